@@ -1,0 +1,1 @@
+"""The commune-side agent: checks on counter PCs, the site agent's SNMP poller, spool, sender."""

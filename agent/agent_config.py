@@ -1,0 +1,75 @@
+"""The central check configuration an agent fetches from the collector (GET /agents/{id}/config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.checks import UnknownCheckError, validate_check_config
+
+DEFAULT_INTERVALS = {
+    "host": 15.0,
+    "http_probe": 60.0,
+    "local_service": 60.0,
+    "ping": 30.0,
+    "snmp": 60.0,
+}
+
+
+class CheckSpec(BaseModel):
+    """One configured check: which check, how often, and its own options."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    check: str = Field(description="Check name: host, http_probe, local_service, ping, snmp")
+    interval_seconds: float | None = Field(
+        default=None, gt=0, le=86_400, description="How often it runs; default per check"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="The check's own settings")
+
+    @model_validator(mode="after")
+    def _options_match_check(self) -> CheckSpec:
+        try:
+            validate_check_config(self.check, self.options)
+        except UnknownCheckError as exc:
+            raise ValueError(str(exc)) from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ValueError(f"check {self.check!r}: {problems}") from None
+        return self
+
+    @property
+    def interval(self) -> float:
+        """The effective interval in seconds."""
+        return self.interval_seconds or DEFAULT_INTERVALS.get(self.check, 60.0)
+
+
+class AgentConfig(BaseModel):
+    """Everything an agent runs, keyed by a name unique within the agent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    heartbeat_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    checks: dict[str, CheckSpec] = Field(default_factory=dict)
+
+    @field_validator("checks")
+    @classmethod
+    def _names(cls, value: dict[str, CheckSpec]) -> dict[str, CheckSpec]:
+        for name in value:
+            if not name or len(name) > 64:
+                raise ValueError(f"check name {name!r} must be 1 to 64 characters")
+        return value
+
+
+def default_agent_config() -> AgentConfig:
+    """What a freshly enrolled counter PC runs until an admin changes it."""
+    return AgentConfig(
+        checks={
+            "host": CheckSpec(check="host"),
+            "signing": CheckSpec(check="local_service"),
+        }
+    )

@@ -1,0 +1,608 @@
+"""``commune-agent``: enrol a PC, run the agent service, check the PC once, show its status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from agent.errors import AgentError, EnrolError, IdentityError, NotEnrolled
+from agent.settings import AgentSettings, load_settings
+
+if TYPE_CHECKING:
+    from agent.agent_config import AgentConfig
+    from agent.identity import Identity
+    from agent.runner import CheckRun
+
+# Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset needs no tz database
+# (Windows Python ships none).
+VN_TIME = timezone(timedelta(hours=7), "ICT")
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+app = typer.Typer(
+    help="commune-agent: monitors this PC (host health, procedure-software probes, signing "
+    "services, ping) for the commune centre, and sends the figures to the province.\n\n"
+    "Settings come from (lowest to highest): defaults, a TOML file (--config), environment "
+    "variables COMMUNE_AGENT_<SETTING> (e.g. COMMUNE_AGENT_DATA_DIR), and options.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@dataclass
+class _Context:
+    config_file: Path | None
+    overrides: dict[str, Any]
+    log_level: str | None
+
+    def settings(self) -> AgentSettings:
+        try:
+            settings = load_settings(self.config_file, **self.overrides)
+        except FileNotFoundError as exc:
+            _fail(f"--config: {exc}")
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"setting {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            _fail(f"invalid settings: {problems}")
+        _setup_logging(self.log_level or settings.log_level)
+        return settings
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=code)
+
+
+# Attributes every LogRecord has; anything else came in through ``extra=`` and is printed.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class _FieldsFormatter(logging.Formatter):
+    """``time level logger: message key=value ...``: the constant message, then its fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = [
+            f"{key}={value!r}" if isinstance(value, str) and " " in value else f"{key}={value}"
+            for key, value in vars(record).items()
+            if key not in _RECORD_FIELDS
+        ]
+        return f"{line} {' '.join(fields)}" if fields else line
+
+
+def _setup_logging(level: str) -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        return  # configured already (a test harness, or an embedding program)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_FieldsFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # apscheduler logs every job run at INFO: thousands of lines a day for nothing.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML file of settings (keys as in the environment, lowercase, e.g. "
+            "data_dir = '...'). Default: /etc/commune-agent/agent.toml on Linux, "
+            "%ProgramData%\\commune-agent\\agent.toml on Windows, if it exists.",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the identity, spool and state. Default /var/lib/commune-agent "
+            "(Linux), %ProgramData%\\commune-agent (Windows). It holds the agent token: keep it "
+            "readable by the service user only.",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="Logging level: DEBUG, INFO, WARNING, ERROR. Default INFO (setting log_level). "
+            "DEBUG logs every failed config poll.",
+        ),
+    ] = None,
+) -> None:
+    """Global options, shared by every command."""
+    ctx.obj = _Context(config, {"data_dir": data_dir, "log_level": log_level}, log_level)
+
+
+# ---------------------------------------------------------------------------- enrol
+
+
+@app.command()
+def enrol(
+    ctx: typer.Context,
+    server: Annotated[
+        str,
+        typer.Option(
+            help="The province collector's URL, e.g. https://giamsat.sokhcn.example.vn. Required. "
+            "Use https: over http the agent token travels in clear.",
+        ),
+    ],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="COMMUNE_AGENT_ENROL_TOKEN",
+            help="One-time enrolment token from the province admin ('commune-monitor "
+            "enrol-token create'). Required. Risk: a command-line value is visible in the process "
+            "list and shell history; prefer the environment variable COMMUNE_AGENT_ENROL_TOKEN.",
+        ),
+    ],
+    hostname: Annotated[
+        str | None,
+        typer.Option(help="Name this PC is listed under at the collector. Default: host name."),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM file of the CA that signed the collector's certificate; trusted instead of "
+            "the system store, now and for 'run' (stored with the identity). Default: none.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing identity. Default off. Risk: the old agent id stops "
+            "reporting (revoke it at the collector); spooled reports are sent under the new id.",
+        ),
+    ] = False,
+) -> None:
+    """Join this PC to the province collector and store its identity (owner-only file)."""
+    from agent.identity import enrol as do_enrol
+    from agent.settings import tls_verify
+
+    settings = ctx.ensure_object(_Context).settings()
+    path = settings.identity_path
+    if path.exists() and not force:
+        _fail(
+            f"already enrolled ({path} exists); add --force to replace the identity",
+            EXIT_FAILED,
+        )
+    if ca_file is not None and not ca_file.is_file():
+        _fail(f"--ca-file: {ca_file} does not exist")
+    try:
+        verify = tls_verify(settings, ca_file)
+        identity = asyncio.run(
+            do_enrol(
+                server,
+                token,
+                path=path,
+                hostname=hostname,
+                ca_file=ca_file.resolve() if ca_file else None,
+                verify=verify,
+                http_timeout=settings.http_timeout_seconds,
+            )
+        )
+    except EnrolError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT if exc.field or exc.status in (401, 422) else EXIT_FAILED)
+    except (OSError, AgentError) as exc:
+        _fail(str(exc), EXIT_FAILED)
+    typer.echo(
+        f"enrolled: agent {identity.agent_id}, commune {identity.commune_code}, "
+        f"collector {identity.server_url}\nidentity stored in {path} (owner-only)"
+    )
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def _load_identity(settings: AgentSettings) -> Identity:
+    from agent.identity import load_identity
+
+    try:
+        return load_identity(settings.identity_path)
+    except IdentityError as exc:
+        _fail(str(exc), EXIT_FAILED)
+
+
+async def _serve(settings: AgentSettings, identity: Identity) -> None:
+    from agent.runner import AgentRunner, make_client
+
+    loop = asyncio.get_running_loop()
+    # Checks use worker threads for blocking OS calls; a few are enough, and fewer threads
+    # mean fewer malloc arenas and stacks on a 4 GB PC.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent"))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            # Windows: no loop signal handlers. NSSM and the console send Ctrl+C (SIGINT).
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    async with make_client(settings, identity) as client:
+        runner = AgentRunner(settings, identity, client=client)
+        try:
+            await runner.run(stop)
+        finally:
+            runner.close()
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the agent service in the foreground until stopped (systemd, NSSM, Task Scheduler).
+
+    Measures on schedule, spools every report on disk first, sends them to the collector and
+    applies central configuration changes without a restart. SIGTERM or Ctrl+C stops it; unsent
+    reports stay in the spool for the next start.
+    """
+    settings = ctx.ensure_object(_Context).settings()
+    identity = _load_identity(settings)
+    try:
+        asyncio.run(_serve(settings, identity))
+    except (OSError, AgentError, sqlite3.Error) as exc:
+        _fail(f"agent stopped: {exc}", EXIT_FAILED)
+
+
+# ---------------------------------------------------------------------------- check
+
+_UNITS_SUFFIX = {"celsius": "°C", "percent": "%", "hours": "h", "days": "days"}
+
+
+def _human_bytes(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _human_seconds(value: float) -> str:
+    if abs(value) < 1:
+        return f"{value * 1000:.1f} ms"
+    if abs(value) < 120:
+        return f"{value:.2f} s"
+    minutes, _ = divmod(int(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h {minutes} min" if days else f"{hours} h {minutes} min"
+
+
+def format_value(name: str, unit: str | None, value: float) -> str:
+    """A sample's value as a technician reads it: units, binary sizes, local times."""
+    if name.endswith("_time_seconds") or name.endswith("_timestamp_seconds"):
+        return datetime.fromtimestamp(value, VN_TIME).strftime("%Y-%m-%d %H:%M:%S +07")
+    if unit == "bytes":
+        return _human_bytes(value)
+    if unit == "bytes_per_second":
+        return f"{_human_bytes(value)}/s"
+    if unit == "bits_per_second":
+        return f"{value / 1e6:.1f} Mbit/s"
+    if unit == "seconds":
+        return _human_seconds(value)
+    if unit == "ratio":
+        return f"{value * 100:.1f} %"
+    if unit == "boolean":
+        return "yes" if value >= 0.5 else "NO"
+    if unit == "load":
+        return f"{value:.2f}"
+    if unit in _UNITS_SUFFIX:
+        return f"{value:.1f} {_UNITS_SUFFIX[unit]}"
+    return f"{value:g}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _config_for_check(settings: AgentSettings) -> tuple[AgentConfig, str]:
+    from agent.agent_config import default_agent_config
+    from agent.identity import load_identity
+    from agent.state import load_cached_config
+
+    try:
+        load_identity(settings.identity_path)
+    except NotEnrolled:
+        return default_agent_config(), "default (not enrolled)"
+    except IdentityError as exc:
+        typer.secho(f"note: {exc}; using the default configuration", err=True)
+        return default_agent_config(), "default (identity unreadable)"
+    cached = load_cached_config(settings.central_config_path)
+    if cached is None:
+        return default_agent_config(), "default (no central configuration received yet)"
+    return cached.config, f"central (etag {cached.etag})"
+
+
+async def _run_selected(config: AgentConfig, names: list[str], time_limit: float) -> list[CheckRun]:
+    from agent.checks.base import SystemClock
+    from agent.runner import build_check, run_check
+
+    clock = SystemClock()
+    runs = []
+    for name in names:
+        spec = config.checks[name]
+        # No state_dir: a technician's one-off run must not touch the service's state files.
+        check = build_check(name, spec, clock=clock, state_dir=None)
+        runs.append(await run_check(name, spec, check, clock=clock, time_limit=time_limit))
+    return runs
+
+
+def _select(config: AgentConfig, wanted: list[str]) -> list[str]:
+    if not wanted:
+        return list(config.checks)
+    selected = []
+    for item in wanted:
+        matches = [n for n, s in config.checks.items() if item in (n, s.check)]
+        if not matches:
+            configured = ", ".join(f"{n} ({s.check})" for n, s in config.checks.items())
+            _fail(f"--check: {item!r} is not configured here; configured: {configured}")
+        selected += [m for m in matches if m not in selected]
+    return selected
+
+
+def _print_runs(runs: list[CheckRun], source: str) -> None:
+    from agent.checks.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    now = datetime.now(VN_TIME).strftime("%Y-%m-%d %H:%M:%S +07")
+    typer.echo(f"commune-agent check — {now} — configuration: {source}\n")
+    rows: list[list[str]] = []
+    events: list[list[str]] = []
+    for run in runs:
+        for device in run.devices:
+            for sample in device.samples:
+                spec = catalogue.metric(sample.name)
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                value = format_value(sample.name, spec.unit if spec else None, sample.value)
+                rows.append([run.name, device.device_id, sample.name, labels, value])
+            for event in device.events:
+                events.append(
+                    [run.name, device.device_id, event.severity.value, event.type, event.message]
+                )
+    if rows:
+        typer.echo(_table(["CHECK", "DEVICE", "METRIC", "LABELS", "VALUE"], rows))
+    if events:
+        typer.echo("\nEvents (sự kiện):")
+        typer.echo(_table(["CHECK", "DEVICE", "SEVERITY", "EVENT", "MESSAGE"], events))
+    typer.echo("\nSummary (tóm tắt):")
+    for run in runs:
+        samples = sum(len(d.samples) for d in run.devices)
+        if run.ok:
+            typer.echo(
+                f"  {run.name} ({run.check}): OK — {samples} figures in "
+                f"{run.duration_seconds:.2f} s"
+            )
+        else:
+            typer.secho(
+                f"  {run.name} ({run.check}): FAILED (LỖI) — {run.error}", fg=typer.colors.RED
+            )
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check",
+            help="Run only this check: a configured name (e.g. signing) or a check type (host, "
+            "http_probe, local_service, ping, snmp). Repeatable. Default: every configured check.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the raw results as JSON instead of a table. Default off."
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=600,
+            help="Give up on a check after this many seconds. Default 60.",
+        ),
+    ] = 60.0,
+) -> None:
+    """Run every configured check once now and print what it measured (nothing is sent).
+
+    Uses the central configuration last received if this PC is enrolled, else the default one.
+    Exits 1 if a check could not run (its error is shown); a target that is down is a figure,
+    not a failure.
+    """
+    settings = ctx.ensure_object(_Context).settings()
+    config, source = _config_for_check(settings)
+    selected = _select(config, names or [])
+    runs = asyncio.run(_run_selected(config, selected, timeout))
+    if as_json:
+        payload = {
+            "configuration": source,
+            "checks": [
+                {
+                    "name": run.name,
+                    "check": run.check,
+                    "ok": run.ok,
+                    "error": run.error,
+                    "duration_seconds": run.duration_seconds,
+                    "measured_at": run.measured_at.isoformat(),
+                    "devices": [d.model_dump(mode="json") for d in run.devices],
+                }
+                for run in runs
+            ],
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        _print_runs(runs, source)
+    if not all(run.ok for run in runs):
+        raise typer.Exit(code=EXIT_FAILED)
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def _when(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    ago = (now - value).total_seconds()
+    local = value.astimezone(VN_TIME).strftime("%Y-%m-%d %H:%M:%S +07")
+    return f"{local} ({_human_seconds(max(ago, 0.0))} ago)"
+
+
+def _status_data(settings: AgentSettings) -> dict[str, Any]:
+    from agent.identity import load_identity
+    from agent.spool import Spool
+    from agent.state import load_state
+
+    data: dict[str, Any] = {"data_dir": str(settings.data_dir)}
+    try:
+        identity = load_identity(settings.identity_path)
+        data["identity"] = {
+            "agent_id": identity.agent_id,
+            "commune_code": identity.commune_code,
+            "server_url": settings.server_url or identity.server_url,
+            "enrolled_at": identity.enrolled_at.isoformat(),
+        }
+    except IdentityError as exc:
+        data["identity"] = None
+        data["identity_error"] = str(exc)
+    data["spool"] = None
+    if settings.spool_path.exists():
+        try:
+            spool = Spool(settings.spool_path, readonly=True)
+            try:
+                stats = spool.stats()
+            finally:
+                spool.close()
+            data["spool"] = {
+                "depth": stats.depth,
+                "bytes": stats.bytes,
+                "oldest_seq": stats.oldest_seq,
+                "oldest_measured_at": (
+                    stats.oldest_measured_at.isoformat() if stats.oldest_measured_at else None
+                ),
+                "next_seq": stats.next_seq,
+                "acked_seq": stats.acked_seq,
+                "dropped_total": stats.dropped_total,
+            }
+        except sqlite3.Error as exc:
+            data["spool_error"] = f"cannot read {settings.spool_path}: {exc}"
+    data["state"] = load_state(settings.state_path).model_dump(mode="json")
+    return data
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+
+    def at(value: str | None) -> str:
+        return _when(datetime.fromisoformat(value) if value else None, now)
+
+    rows: list[list[str]] = [["data dir", data["data_dir"]]]
+    identity = data["identity"]
+    if identity:
+        rows.append(["agent", f"{identity['agent_id']} (commune {identity['commune_code']})"])
+        rows.append(["collector", identity["server_url"]])
+    else:
+        rows.append(["agent", f"NOT ENROLLED — {data.get('identity_error', '')}"])
+    state = data["state"]
+    etag = f", etag {state['config_etag']}" if state["config_etag"] else ""
+    applied = at(state["config_applied_at"])
+    rows.append(["configuration", f"{state['config_source']}{etag}, applied {applied}"])
+    spool = data["spool"]
+    if spool is None:
+        rows.append(["spool", data.get("spool_error", "none yet (the service has not run)")])
+    else:
+        oldest = (
+            f", oldest #{spool['oldest_seq']} measured {at(spool['oldest_measured_at'])}"
+            if spool["oldest_seq"] is not None
+            else ""
+        )
+        rows.append(
+            ["spool", f"{spool['depth']} reports waiting ({_human_bytes(spool['bytes'])}){oldest}"]
+        )
+        rows.append(
+            [
+                "sequences",
+                f"next #{spool['next_seq']}, acknowledged up to #{spool['acked_seq']}",
+            ]
+        )
+        rows.append(["dropped", f"{spool['dropped_total']} reports (spool size/age limits)"])
+    rows.append(["last ack", at(state["last_ack_at"])])
+    if state["last_send_error"]:
+        rows.append(
+            [
+                "last send error",
+                f"{state['last_send_error']} ({state['send_failures']} failures in a row, "
+                f"last {at(state['last_send_error_at'])})",
+            ]
+        )
+    else:
+        rows.append(["last send error", "none"])
+    if state["last_config_error"]:
+        rows.append(
+            [
+                "last config error",
+                f"{state['last_config_error']} ({at(state['last_config_error_at'])})",
+            ]
+        )
+    else:
+        rows.append(["last config error", "none"])
+    errors = state["check_errors"]
+    rows.append(
+        ["check errors", "; ".join(f"{k}: {v}" for k, v in errors.items()) if errors else "none"]
+    )
+    if state["started_at"]:
+        rows.append(["service", f"pid {state['pid']}, started {at(state['started_at'])}"])
+    width = max(len(r[0]) for r in rows)
+    typer.echo("\n".join(f"{label.ljust(width)}  {value}" for label, value in rows))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the status as JSON. Default off.")
+    ] = False,
+) -> None:
+    """Show the agent's identity, spool (depth, oldest, drops), last ack and last errors.
+
+    Reads the service's files without changing them; run it as the service user or an
+    administrator (the folder is private).
+    """
+    settings = ctx.ensure_object(_Context).settings()
+    data = _status_data(settings)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_status(data)
+
+
+def _keep_httpx_cli_out() -> None:
+    # httpx imports its optional command-line client (rich, click, pygments: ~4.5 MiB resident)
+    # whenever those are installed, and typer installs them. The agent never uses it; a None
+    # entry makes that import fail, and httpx then falls back to a stub.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+def main() -> None:
+    """Entry point of the ``commune-agent`` console script."""
+    _keep_httpx_cli_out()
+    app()

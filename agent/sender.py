@@ -1,0 +1,128 @@
+"""Sends spooled reports to the collector in gzip batches, with backoff and jitter on failure."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import random
+from dataclasses import dataclass
+
+import httpx
+from pydantic import ValidationError
+
+from agent.checks.base import Clock
+from agent.errors import AgentError
+from agent.spool import Spool
+from agent.wire import SCHEMA_VERSION, Ack, ReportBatch
+
+log = logging.getLogger(__name__)
+
+
+class SendError(AgentError):
+    """A batch was not acknowledged; ``retryable`` says whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+
+    base: float = 1.0
+    cap: float = 300.0
+    failures: int = 0
+    rng: random.Random | None = None
+
+    def next_delay(self) -> float:
+        """Seconds to wait after one more failure."""
+        self.failures += 1
+        rng = self.rng or random.Random()  # noqa: S311 - jitter, not security
+        return rng.uniform(0, min(self.cap, self.base * 2 ** min(self.failures, 20)))
+
+    def reset(self) -> None:
+        """A success: start again from the base delay."""
+        self.failures = 0
+
+
+class Sender:
+    """Moves reports from the spool to the collector; deletes only what the ack covers."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        client: httpx.AsyncClient,
+        *,
+        agent_id: str,
+        token: str,
+        clock: Clock,
+        batch_size: int = 200,
+    ) -> None:
+        self._spool = spool
+        self._client = client
+        self._agent_id = agent_id
+        self._token = token
+        self._clock = clock
+        self.batch_size = batch_size
+        self.last_ack: Ack | None = None
+        self.last_error: str | None = None
+
+    def set_token(self, token: str) -> None:
+        """Use a rotated token from now on."""
+        self._token = token
+
+    async def send_once(self) -> int:
+        """Send one batch of the oldest spooled reports; returns how many left the spool."""
+        reports = self._spool.pending(self.batch_size)
+        if not reports:
+            return 0
+        stats = self._spool.stats()
+        batch = ReportBatch(
+            schema_version=SCHEMA_VERSION,
+            agent_id=self._agent_id,
+            sent_at=self._clock.now(),
+            oldest_unacked_seq=stats.oldest_seq,
+            reports=reports,
+        )
+        body = gzip.compress(batch.model_dump_json().encode(), compresslevel=6)
+        try:
+            response = await self._client.post(
+                "/api/v1/reports",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    "Content-Encoding": "gzip",
+                    "Content-Type": "application/json",
+                },
+            )
+        except httpx.RequestError as exc:
+            # Transport failures, but also a body cut short mid-answer (DecodingError): retry.
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            raise SendError(self.last_error, retryable=True) from exc
+        if response.status_code != 200:
+            detail = response.text[:300]
+            self.last_error = f"HTTP {response.status_code}: {detail}"
+            # 5xx, 429 and 408 are the collector's trouble; other 4xx need a human (or re-enrol).
+            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+            raise SendError(self.last_error, retryable=retryable, status=response.status_code)
+        try:
+            ack = Ack.model_validate_json(response.content)
+        except ValidationError as exc:
+            # Not our collector's answer (a captive portal, a proxy page): nothing is acknowledged.
+            self.last_error = f"HTTP 200 without a valid acknowledgement: {response.text[:200]!r}"
+            raise SendError(self.last_error, retryable=True, status=200) from exc
+        removed = self._spool.acknowledge(ack.acked_seq, ack.stored)
+        self.last_ack = ack
+        self.last_error = None
+        return removed
+
+    async def flush(self) -> int:
+        """Send until the spool is empty or a send fails (the error propagates)."""
+        total = 0
+        while True:
+            removed = await self.send_once()
+            if removed == 0:
+                return total
+            total += removed

@@ -1,0 +1,1 @@
+"""Alert rules, root-cause incidents, tickets, routing and notifiers (issue 7)."""

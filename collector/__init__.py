@@ -1,0 +1,1 @@
+"""The province collector: ingest, state, /metrics, journal processing and the CLI."""

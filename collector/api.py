@@ -1,0 +1,330 @@
+"""The HTTP API: thin routes that parse, call one service function and map our errors to 4xx."""
+
+import contextlib
+import hmac
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from agent.agent_config import AgentConfig
+from agent.wire import Ack, ReportBatch
+from collector import agent_configs, agents, migrate
+from collector.agents import AgentIdentity
+from collector.errors import (
+    AuthError,
+    CollectorError,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ReportRejected,
+)
+from collector.ingest import check_times, decode_body, parse_batch
+from collector.service import CollectorService
+
+API = "/api/v1"
+
+
+class EnrolRequest(BaseModel):
+    """An agent asks to join with a one-time enrolment token."""
+
+    token: str = Field(min_length=8, max_length=200)
+    hostname: str = Field(default="", max_length=200)
+    agent_version: str = Field(default="", max_length=50)
+
+
+class EnrolResponse(BaseModel):
+    """The agent's identity; keep the token secret, it is shown only once."""
+
+    agent_id: str
+    agent_token: str
+    commune_code: str
+
+
+class AgentSummary(BaseModel):
+    """An agent as listed to admins."""
+
+    agent_id: str
+    commune_code: str
+    hostname: str
+    acked_seq: int
+    last_seen_at: str | None
+    revoked: bool
+    clock_skew_seconds: float
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer: what is wrong and, where it applies, which field."""
+
+    detail: str
+    field: str | None = None
+
+
+_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404, Conflict: 409, ConfigError: 422}
+
+
+def _error_response(exc: CollectorError) -> JSONResponse:
+    status = exc.status if isinstance(exc, ReportRejected) else 400
+    for cls, code in _STATUS.items():
+        if isinstance(exc, cls):
+            status = code
+    field = exc.field if isinstance(exc, ReportRejected) else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        ErrorBody(detail=str(exc), field=field).model_dump(), status_code=status, headers=headers
+    )
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("missing Authorization: Bearer <token> header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ReportRejected(
+                "Content-Length is not a number", field="Content-Length", status=400
+            )
+        if int(declared) > limit:
+            raise ReportRejected(f"body is larger than {limit} bytes", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ReportRejected(f"body is larger than {limit} bytes", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(service: CollectorService) -> FastAPI:
+    """The ASGI application of one collector."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with service.running():
+            yield
+
+    app = FastAPI(
+        title="commune-monitor collector",
+        version="1",
+        summary="Ingest, state and metrics of one province's commune centres.",
+        lifespan=lifespan,
+    )
+    settings = service.settings
+    engine = service.engine
+    clock = service.clock
+    metrics = service.metrics
+
+    @app.exception_handler(CollectorError)
+    async def _collector_error(_request: Request, exc: CollectorError) -> JSONResponse:
+        return _error_response(exc)
+
+    token_cache = agents.TokenCache(engine)
+
+    async def agent_identity(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> AgentIdentity:
+        return await run_in_threadpool(agents.authenticate, engine, _bearer(authorization))
+
+    async def reporting_agent(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> AgentIdentity:
+        # Cached: the journal transaction re-checks revocation and rotation before writing.
+        token = _bearer(authorization)
+        cached = token_cache.lookup(token, clock.monotonic())
+        if cached is not None:
+            return cached
+        identity = await run_in_threadpool(agents.authenticate, engine, token)
+        token_cache.remember(identity, clock.monotonic())
+        return identity
+
+    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        token = _bearer(authorization)
+        expected = settings.admin_token.get_secret_value() if settings.admin_token else None
+        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise AuthError("admin token required")
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": ErrorBody}})
+    async def readyz() -> JSONResponse:
+        """The store answers and its schema is current."""
+
+        def probe() -> str | None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return migrate.current_revision(engine)
+
+        try:
+            revision = await run_in_threadpool(probe)
+        except Exception as exc:  # noqa: BLE001 - readiness reports any store failure
+            return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
+        if revision is None:
+            return JSONResponse(
+                {"detail": "store has no schema; run 'commune-monitor db upgrade'"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "schema": revision})
+
+    @app.post(
+        f"{API}/enrol",
+        status_code=201,
+        response_model=EnrolResponse,
+        tags=["agents"],
+        responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    )
+    async def enrol(body: EnrolRequest) -> EnrolResponse:
+        """Exchange a one-time enrolment token for an agent id and token."""
+        result = await run_in_threadpool(
+            agents.enrol, engine, body.token, body.hostname, body.agent_version, clock.now()
+        )
+        return EnrolResponse(
+            agent_id=result.agent_id,
+            agent_token=result.agent_token,
+            commune_code=result.commune_code,
+        )
+
+    @app.post(
+        f"{API}/reports",
+        response_model=Ack,
+        tags=["agents"],
+        responses={code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422)},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ReportBatch"}}
+                },
+                "description": "A ReportBatch as JSON, optionally with Content-Encoding: gzip.",
+            }
+        },
+    )
+    async def post_reports(
+        request: Request, identity: Annotated[AgentIdentity, Depends(reporting_agent)]
+    ) -> Ack:
+        """Store a batch of reports durably and acknowledge the highest contiguous sequence."""
+        started = time.perf_counter()
+        code = 200
+        try:
+            raw = await _read_limited(request, settings.max_body_bytes)
+            body = decode_body(
+                raw, request.headers.get("content-encoding"), settings.max_decompressed_bytes
+            )
+            batch = parse_batch(body)
+            if batch.agent_id != identity.agent_id:
+                raise Forbidden(
+                    f"agent_id: this token belongs to {identity.agent_id!r}, not {batch.agent_id!r}"
+                )
+            received_at = clock.now()
+            correction = check_times(batch, received_at, settings)
+            return await service.writer.submit(identity, batch, received_at, correction)
+        except CollectorError as exc:
+            code = _error_response(exc).status_code
+            raise
+        finally:
+            metrics.requests.labels(code=str(code)).inc()
+            metrics.request_seconds.observe(time.perf_counter() - started)
+
+    @app.get(
+        f"{API}/agents/{{agent_id}}/config",
+        response_model=AgentConfig,
+        tags=["agents"],
+        responses={304: {"description": "Not modified"}, 403: {"model": ErrorBody}},
+    )
+    async def get_config(
+        agent_id: str,
+        identity: Annotated[AgentIdentity, Depends(agent_identity)],
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """The agent's check configuration, with an ETag for conditional polling."""
+        if agent_id != identity.agent_id:
+            raise Forbidden("an agent may read only its own configuration")
+        stored = await run_in_threadpool(agent_configs.effective_config, engine, agent_id)
+        etag = f'"{stored.etag}"'
+        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(stored.body, media_type="application/json", headers={"ETag": etag})
+
+    @app.put(
+        f"{API}/agents/{{agent_id}}/config",
+        response_model=AgentConfig,
+        tags=["admin"],
+        responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    )
+    async def put_config(
+        agent_id: str, config: AgentConfig, _admin: Annotated[None, Depends(require_admin)]
+    ) -> Response:
+        """Set an agent's configuration ("*" sets the default for all agents)."""
+        stored = await run_in_threadpool(
+            agent_configs.set_config, engine, agent_id, config, clock.now()
+        )
+        return Response(
+            stored.body, media_type="application/json", headers={"ETag": f'"{stored.etag}"'}
+        )
+
+    @app.get(f"{API}/agents", response_model=list[AgentSummary], tags=["admin"])
+    async def list_agents(
+        _admin: Annotated[None, Depends(require_admin)], commune_code: str | None = None
+    ) -> list[AgentSummary]:
+        """Every enrolled agent."""
+        rows = await run_in_threadpool(agents.list_agents, engine, commune_code)
+        return [
+            AgentSummary(
+                agent_id=r.agent_id,
+                commune_code=r.commune_code,
+                hostname=r.hostname,
+                acked_seq=r.acked_seq,
+                last_seen_at=r.last_seen_at.isoformat() if r.last_seen_at else None,
+                revoked=r.revoked_at is not None,
+                clock_skew_seconds=r.clock_skew_seconds,
+            )
+            for r in rows
+        ]
+
+    @app.post(f"{API}/agents/{{agent_id}}/revoke", status_code=204, tags=["admin"])
+    async def revoke_agent(
+        agent_id: str, _admin: Annotated[None, Depends(require_admin)]
+    ) -> Response:
+        """Revoke an agent's token at once."""
+        await run_in_threadpool(agents.revoke, engine, agent_id, clock.now())
+        return Response(status_code=204)
+
+    @app.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics_endpoint() -> Response:
+        """Prometheus exposition of current state and the collector's own metrics."""
+        payload = await run_in_threadpool(service.exposition)
+        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        batch_schema = ReportBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(batch_schema.pop("$defs", {}))
+        components["ReportBatch"] = batch_schema
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app

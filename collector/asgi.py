@@ -1,0 +1,23 @@
+"""ASGI entry for several uvicorn workers: each worker builds its collector from the settings.
+
+``commune-monitor serve --workers N`` passes the configuration file through
+COMMUNE_MONITOR_CONFIG_FILE and every other setting through the COMMUNE_MONITOR_* variables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from collector.api import create_app
+from collector.service import build_service
+from collector.settings import load_settings
+
+
+def app_factory() -> FastAPI:
+    """Build the application from the environment (one call per worker process)."""
+    config_file = os.environ.get("COMMUNE_MONITOR_CONFIG_FILE")
+    settings = load_settings(Path(config_file) if config_file else None)
+    return create_app(build_service(settings))

@@ -1,0 +1,71 @@
+"""The collector's own instruments (ingest, processing), registered on an injected registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class IngestMetrics:
+    """Counters and histograms of the ingest path and the journal processor."""
+
+    requests: Counter
+    request_seconds: Histogram
+    reports: Counter
+    samples: Counter
+    queue_depth: Gauge
+    commit_group_size: Histogram
+    processed_reports: Counter
+    processing_errors: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> IngestMetrics:
+        """Register every instrument on ``registry``."""
+        return cls(
+            requests=Counter(
+                "cm_ingest_requests",
+                "Report batches received, by HTTP status code.",
+                ["code"],
+                registry=registry,
+            ),
+            request_seconds=Histogram(
+                "cm_ingest_request_duration_seconds",
+                "Time from receiving a report batch to acknowledging it.",
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            reports=Counter(
+                "cm_ingest_reports",
+                "Reports received: stored, or duplicate (already stored, ignored).",
+                ["result"],
+                registry=registry,
+            ),
+            samples=Counter(
+                "cm_ingest_samples", "Samples in newly stored reports.", registry=registry
+            ),
+            queue_depth=Gauge(
+                "cm_ingest_queue_depth",
+                "Validated batches waiting for the next journal commit.",
+                registry=registry,
+            ),
+            commit_group_size=Histogram(
+                "cm_ingest_commit_group_size",
+                "Batches written per journal transaction (group commit).",
+                buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+                registry=registry,
+            ),
+            processed_reports=Counter(
+                "cm_processor_reports",
+                "Journal entries consumed into current state.",
+                registry=registry,
+            ),
+            processing_errors=Counter(
+                "cm_processor_errors",
+                "Journal processing passes that failed and will be retried.",
+                registry=registry,
+            ),
+        )

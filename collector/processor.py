@@ -1,0 +1,359 @@
+"""Journal processor: consumes stored reports in order into current state and events.
+
+It reads by a cursor kept in the same transaction as its writes, so a crash or restart resumes
+exactly where the last commit left off. A lease row keeps one processor per store even when
+several collector processes share a PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+
+from agent.checks.base import Clock
+from agent.wire import Report
+from collector.db import WriteGate, insert_ignore, upsert
+from collector.metrics import IngestMetrics
+from collector.schema import agents, cursors, device_state, events, journal
+
+log = logging.getLogger(__name__)
+
+CURSOR = "processor"
+
+
+@dataclass
+class StoredReport:
+    """A journal entry for consumers: its JSON decoded, the typed Report built on first use."""
+
+    journal_id: int
+    agent_id: str
+    commune_code: str
+    seq: int
+    measured_at: datetime
+    data: dict[str, Any]
+    _report: Report | None = None
+
+    @property
+    def report(self) -> Report:
+        """The entry as a typed Report (validated at ingest; built lazily, it costs)."""
+        if self._report is None:
+            self._report = Report.model_validate(self.data)
+        return self._report
+
+
+class _DeviceMerge:
+    """Current state of one device, merged from several reports.
+
+    Several checks report the same device (``host`` every 15 s, ``local_service`` every 60 s on
+    the same PC): a report is authoritative for the sample names it carries and leaves the
+    others alone, and each name keeps the time it was measured so that a replayed older report
+    never overwrites newer values.
+    """
+
+    def __init__(self, agent_id: str, kind: str) -> None:
+        self.agent_id = agent_id
+        self.kind = kind
+        self.measured = 0.0
+        self.families: dict[str, tuple[float, list[list[Any]]]] = {}
+        self.facts: dict[str, tuple[float, str]] = {}
+
+    def add(self, measured: float, device: dict[str, Any], agent_id: str) -> None:
+        by_name: dict[str, list[list[Any]]] = {}
+        for sample in device["samples"]:
+            by_name.setdefault(sample["name"], []).append(
+                [sample["name"], sample.get("labels", {}), sample["value"], measured]
+            )
+        self._merge_families(by_name, measured)
+        for fact, value in device.get("facts", {}).items():
+            if fact not in self.facts or self.facts[fact][0] <= measured:
+                self.facts[fact] = (measured, value)
+        if measured >= self.measured:
+            self.measured = measured
+            self.agent_id = agent_id
+            self.kind = device["kind"]
+
+    def _merge_families(self, by_name: dict[str, list[list[Any]]], measured: float) -> None:
+        for name, samples in by_name.items():
+            current = self.families.get(name)
+            if current is None or current[0] <= measured:
+                self.families[name] = (measured, samples)
+
+    def row(self, commune_code: str, device_id: str, before: Any) -> dict[str, object]:
+        """The device_state row after merging onto ``before`` (the stored row, or None)."""
+        first_seen = datetime.fromtimestamp(self.measured, UTC)
+        if before is not None:
+            first_seen = before.first_seen_at
+            previous: dict[str, list[list[Any]]] = {}
+            for sample in orjson.loads(before.samples):
+                previous.setdefault(sample[0], []).append(sample)
+            mine = self.families
+            self.families = {
+                name: (samples[0][3] if len(samples[0]) > 3 else 0.0, samples)
+                for name, samples in previous.items()
+            }
+            for name, (measured, samples) in mine.items():
+                self._merge_families({name: samples}, measured)
+            old_facts = orjson.loads(before.facts)
+            before_ts = before.measured_at.timestamp()
+            for fact, value in old_facts.items():
+                if fact not in self.facts:
+                    self.facts[fact] = (before_ts, value)
+            if before_ts > self.measured:
+                self.measured = before_ts
+        return {
+            "commune_code": commune_code,
+            "device_id": device_id,
+            "agent_id": self.agent_id,
+            "kind": self.kind,
+            "first_seen_at": first_seen,
+            "measured_at": datetime.fromtimestamp(self.measured, UTC),
+            "samples": orjson.dumps(
+                [sample for _, samples in self.families.values() for sample in samples]
+            ).decode(),
+            "facts": orjson.dumps({k: v for k, (_, v) in self.facts.items()}).decode(),
+        }
+
+
+class JournalConsumer(Protocol):
+    """Something fed every processed report in journal order, inside the processing transaction."""
+
+    def consume(self, conn: Connection, reports: Sequence[StoredReport]) -> None: ...
+
+
+class Processor:
+    """Moves the cursor over the journal, one transaction per step."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        metrics: IngestMetrics,
+        *,
+        consumers: Sequence[JournalConsumer] = (),
+        batch_size: int = 500,
+        lease_seconds: float = 30.0,
+        retention: timedelta = timedelta(days=7),
+        gate: WriteGate | None = None,
+    ) -> None:
+        self._engine = engine
+        self._gate = gate or WriteGate(engine)
+        self._clock = clock
+        self._metrics = metrics
+        self._consumers = list(consumers)
+        self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._retention = retention
+        self.holder = f"proc-{secrets.token_hex(4)}"
+        self._cursor_ready = False
+
+    def ensure_cursor(self) -> None:
+        """Create the cursor row if the store has none."""
+        with self._engine.begin() as conn:
+            insert_ignore(conn, cursors, [{"name": CURSOR, "position": 0, "holder": ""}])
+        self._cursor_ready = True
+
+    def _read(self, now: datetime) -> tuple[int, list[StoredReport]] | None:
+        """The cursor position and the next entries, read without holding the write lock."""
+        with self._engine.connect() as conn:
+            cursor = conn.execute(select(cursors).where(cursors.c.name == CURSOR)).one()
+            held_elsewhere = (
+                cursor.holder not in ("", self.holder)
+                and cursor.lease_until is not None
+                and cursor.lease_until >= now
+            )
+            if held_elsewhere:
+                return None
+            rows = conn.execute(
+                select(
+                    journal.c.id,
+                    journal.c.agent_id,
+                    journal.c.seq,
+                    journal.c.measured_at,
+                    journal.c.payload,
+                    agents.c.commune_code,
+                )
+                .join(agents, agents.c.id == journal.c.agent_id)
+                .where(journal.c.id > cursor.position)
+                .order_by(journal.c.id)
+                .limit(self._batch_size)
+            ).all()
+        # Decoding is the expensive part: done here, outside any write transaction, so that
+        # ingest commits are never kept waiting for it (SQLite has a single writer).
+        return cursor.position, [
+            StoredReport(
+                journal_id=row.id,
+                agent_id=row.agent_id,
+                commune_code=row.commune_code,
+                seq=row.seq,
+                measured_at=row.measured_at,
+                data=orjson.loads(zlib.decompress(row.payload)),
+            )
+            for row in rows
+        ]
+
+    def step(self) -> int:
+        """Process up to one batch of journal entries; returns how many were processed."""
+        if not self._cursor_ready:
+            self.ensure_cursor()
+        now = self._clock.now()
+        read = self._read(now)
+        if read is None:
+            return 0
+        position, stored = read
+        with self._gate, self._engine.begin() as conn:
+            # Compare-and-set on the position: if another processor moved the cursor since the
+            # read (it took over an expired lease), this pass is abandoned and nothing is written.
+            moved = conn.execute(
+                update(cursors)
+                .where(
+                    cursors.c.name == CURSOR,
+                    cursors.c.position == position,
+                    or_(
+                        cursors.c.holder == self.holder,
+                        cursors.c.holder == "",
+                        cursors.c.lease_until.is_(None),
+                        cursors.c.lease_until < now,
+                    ),
+                )
+                .values(
+                    position=stored[-1].journal_id if stored else position,
+                    holder=self.holder,
+                    lease_until=now + self._lease,
+                )
+            ).rowcount
+            if moved != 1 or not stored:
+                return 0
+            self._apply_state(conn, stored)
+            for consumer in self._consumers:
+                consumer.consume(conn, stored)
+        self._metrics.processed_reports.inc(len(stored))
+        return len(stored)
+
+    def _apply_state(self, conn: Connection, stored: Sequence[StoredReport]) -> None:
+        merged: dict[tuple[str, str], _DeviceMerge] = {}
+        event_rows: list[dict[str, object]] = []
+        # Works on the decoded JSON (validated at ingest) rather than typed models: this loop
+        # runs for every report the province sends.
+        for item in stored:
+            measured = item.measured_at.timestamp()
+            for device in item.data["devices"]:
+                device_id = device["device_id"]
+                key = (item.commune_code, device_id)
+                state = merged.get(key)
+                if state is None:
+                    state = merged[key] = _DeviceMerge(item.agent_id, device["kind"])
+                state.add(measured, device, item.agent_id)
+                for ev in device.get("events", ()):
+                    event_rows.append(
+                        {
+                            "commune_code": item.commune_code,
+                            "device_id": device_id,
+                            "agent_id": item.agent_id,
+                            "type": ev["type"],
+                            "severity": ev.get("severity", "info"),
+                            "message": ev.get("message", ""),
+                            "attrs": orjson.dumps(ev.get("attrs", {})).decode(),
+                            "measured_at": item.measured_at,
+                            "journal_id": item.journal_id,
+                        }
+                    )
+        existing = self._existing_state(conn, merged.keys())
+        rows = []
+        for (commune_code, device_id), state in merged.items():
+            before = existing.get((commune_code, device_id))
+            rows.append(state.row(commune_code, device_id, before))
+        upsert(
+            conn,
+            device_state,
+            rows,
+            keys=["commune_code", "device_id"],
+            update=["agent_id", "kind", "measured_at", "samples", "facts"],
+        )
+        insert_ignore(conn, events, event_rows)
+
+    @staticmethod
+    def _existing_state(
+        conn: Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            select(
+                device_state.c.commune_code,
+                device_state.c.device_id,
+                device_state.c.first_seen_at,
+                device_state.c.measured_at,
+                device_state.c.samples,
+                device_state.c.facts,
+            ).where(device_state.c.device_id.in_({device_id for _, device_id in wanted}))
+        ).all()
+        return {
+            (row.commune_code, row.device_id): row
+            for row in rows
+            if (row.commune_code, row.device_id) in wanted
+        }
+
+    def prune(self) -> int:
+        """Delete processed journal entries older than the retention; returns how many."""
+        cutoff = self._clock.now() - self._retention
+        with self._engine.begin() as conn:
+            position = conn.execute(
+                select(cursors.c.position).where(cursors.c.name == CURSOR)
+            ).scalar_one_or_none()
+            if position is None:
+                return 0
+            return conn.execute(
+                delete(journal).where(journal.c.id <= position, journal.c.received_at < cutoff)
+            ).rowcount
+
+    def lag(self) -> int:
+        """Journal entries not processed yet."""
+        with self._engine.connect() as conn:
+            position = (
+                conn.execute(
+                    select(cursors.c.position).where(cursors.c.name == CURSOR)
+                ).scalar_one_or_none()
+                or 0
+            )
+            count: int = conn.execute(
+                select(func.count()).select_from(journal).where(journal.c.id > position)
+            ).scalar_one()
+        return count
+
+    def drain(self) -> int:
+        """Process until the journal is consumed (tests and CLI); returns how many."""
+        total = 0
+        while (done := self.step()) > 0:
+            total += done
+        return total
+
+    async def run(self, wake: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Process forever: as fast as entries come, waking on commits or every idle period."""
+        self.ensure_cursor()
+        prune_every = 600.0
+        last_prune = self._clock.monotonic()
+        while True:
+            try:
+                done = await asyncio.to_thread(self.step)
+            except Exception:
+                log.exception("journal processing failed; retrying")
+                self._metrics.processing_errors.inc()
+                done = 0
+            if self._clock.monotonic() - last_prune > prune_every:
+                last_prune = self._clock.monotonic()
+                await asyncio.to_thread(self.prune)
+            if done == 0:
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=idle_seconds)

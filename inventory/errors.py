@@ -1,0 +1,92 @@
+"""Exceptions of the inventory core (register, wear, priority, plan).
+
+InventoryError
+├── ConfigError            a data or configuration file (lives, prices, weights) is invalid;
+│   │                      carries the file, the key path and the field
+│   └── OverrideOutOfRange a province override moves a wear rate by more than ±20 % (Art. 13.1a)
+├── RegisterFileError      an import file cannot be read at all (not CSV/XLSX, no header row)
+├── RegisterRejected       an import has bad rows; carries every ImportIssue (nothing is imported)
+├── WearError              a wear schedule cannot be computed (no rule set for a year, bad class)
+└── PlanError              a budget plan cannot be built (negative budget, no price for a kind)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inventory.register_io import ImportIssue
+
+
+class InventoryError(Exception):
+    """Base of every error the inventory core raises on purpose."""
+
+
+class ConfigError(InventoryError):
+    """A data or configuration file is invalid; ``file``, ``key`` and ``field`` say where."""
+
+    def __init__(self, message: str, *, file: str = "", key: str = "", field: str = "") -> None:
+        where = file
+        if key:
+            where = f"{where} {key}" if where else key
+        if field:
+            where = f"{where}, field {field!r}" if where else f"field {field!r}"
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file = file
+        self.key = key
+        self.field = field
+
+
+class OverrideOutOfRange(ConfigError):
+    """A province override moves the rate of a class beyond ±20 % of the circular's rate."""
+
+    def __init__(
+        self,
+        *,
+        file: str,
+        key: str,
+        base_rate: Decimal,
+        override_rate: Decimal,
+        max_change_percent: Decimal,
+    ) -> None:
+        low = base_rate * (100 - max_change_percent) / 100
+        high = base_rate * (100 + max_change_percent) / 100
+        change = (override_rate - base_rate) / base_rate * 100
+        super().__init__(
+            f"rate {override_rate} % is {change:+.2f} % from the circular's {base_rate} %; "
+            f"Art. 13.1a of 141/2025/TT-BTC allows at most ±{max_change_percent} %, "
+            f"i.e. {low.normalize()} % to {high.normalize()} % "
+            f"(tỷ lệ hao mòn điều chỉnh không được tăng, giảm quá {max_change_percent} %)",
+            file=file,
+            key=key,
+            field="rate_percent",
+        )
+        self.base_rate = base_rate
+        self.override_rate = override_rate
+        self.max_change_percent = max_change_percent
+
+
+class RegisterFileError(InventoryError):
+    """An import file cannot be read at all (wrong format, not UTF-8, no header row)."""
+
+
+class RegisterRejected(InventoryError):
+    """An import has bad rows; ``issues`` lists every one and nothing was imported."""
+
+    def __init__(self, issues: Sequence[ImportIssue]) -> None:
+        self.issues: tuple[ImportIssue, ...] = tuple(issues)
+        first = self.issues[0] if self.issues else None
+        detail = f"; first: {first.describe()}" if first is not None else ""
+        super().__init__(
+            f"register rejected, nothing imported: {len(self.issues)} problem(s){detail}"
+        )
+
+
+class WearError(InventoryError):
+    """A wear schedule cannot be computed for an asset."""
+
+
+class PlanError(InventoryError):
+    """A budget plan cannot be built from these inputs."""

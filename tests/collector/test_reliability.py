@@ -1,0 +1,194 @@
+"""SIGKILL the collector under load: every acknowledged report is stored exactly once, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from agent.checks.base import SystemClock
+from agent.sender import Sender, SendError
+from agent.spool import Spool
+from agent.wire import DeviceReport
+from collector import agents
+from collector.schema import journal
+from tests.collector.builders import pc_device
+from tests.services import free_port
+
+AGENTS = 6
+REPORTS_PER_AGENT = 120
+
+
+class CollectorProcess:
+    """``commune-monitor serve`` as a child process on a loopback port."""
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._cmd = [
+            sys.executable,
+            "-m",
+            "collector",
+            "--database-url",
+            database_url,
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--port",
+            str(self.port),
+            "--no-migrate",
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "collector.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while datetime.now(UTC) < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"collector exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            # Polling a child process for readiness, not waiting for simulated time to pass.
+            asyncio.run(asyncio.sleep(0.1))
+        raise RuntimeError("collector did not become ready in 30 s")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def collector_process(engine: Engine, store_url: str, tmp_path: Path) -> Iterator[CollectorProcess]:
+    process = CollectorProcess(store_url, tmp_path)
+    process.start()
+    yield process
+    process.stop()
+
+
+async def _run_agent(
+    index: int,
+    spool: Spool,
+    sender: Sender,
+    acked: set[int],
+    killed: asyncio.Event,
+) -> None:
+    """Measure REPORTS_PER_AGENT reports, sending as it goes; retry through the outage."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for n in range(REPORTS_PER_AGENT):
+        device = DeviceReport.model_validate(pc_device(f"pc-{index}", cpu=float(n % 100)))
+        spool.append(start + timedelta(seconds=15 * n), [device])
+        if n % 3 == 2:
+            await _send(sender, acked)
+    while spool.stats().depth:
+        await _send(sender, acked)
+
+
+async def _send(sender: Sender, acked: set[int]) -> None:
+    for _attempt in range(400):
+        try:
+            await sender.send_once()
+        except SendError as exc:
+            if not exc.retryable:
+                raise
+            await asyncio.sleep(0.05)  # retry pacing while the collector restarts
+            continue
+        if sender.last_ack is not None:
+            acked.update(range(1, sender.last_ack.acked_seq + 1))
+            acked.update(sender.last_ack.stored)
+        return
+    raise AssertionError("collector did not come back within the retry budget")
+
+
+@pytest.mark.slow
+async def test_sigkill_under_load_loses_and_duplicates_nothing(
+    engine: Engine, collector_process: CollectorProcess, tmp_path: Path
+) -> None:
+    from collector.schema import communes
+
+    with engine.connect() as conn:
+        commune = conn.execute(select(communes.c.code)).scalars().first()
+    assert commune is not None
+    clock = SystemClock()
+    identities = []
+    for _ in range(AGENTS):
+        token = agents.create_enrol_token(engine, commune, clock.now(), timedelta(hours=1))
+        identities.append(agents.enrol(engine, token, "pc", "test", clock.now()))
+
+    killed = asyncio.Event()
+    acked_by_agent: list[set[int]] = [set() for _ in identities]
+    spools = [Spool(tmp_path / f"spool-{i}.db") for i in range(AGENTS)]
+
+    async def killer() -> None:
+        # Kill once a third of the reports are in, while agents keep posting.
+        while True:
+            with engine.connect() as conn:
+                stored = len(conn.execute(select(journal.c.id)).all())
+            if stored >= AGENTS * REPORTS_PER_AGENT // 3:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(collector_process.kill)
+        killed.set()
+        await asyncio.to_thread(collector_process.start)
+
+    async with httpx.AsyncClient(base_url=collector_process.url, timeout=10) as client:
+        senders = [
+            Sender(
+                spool,
+                client,
+                agent_id=ident.agent_id,
+                token=ident.agent_token,
+                clock=clock,
+                batch_size=10,
+            )
+            for spool, ident in zip(spools, identities, strict=True)
+        ]
+        await asyncio.wait_for(
+            asyncio.gather(
+                killer(),
+                *(
+                    _run_agent(i, spools[i], senders[i], acked_by_agent[i], killed)
+                    for i in range(AGENTS)
+                ),
+            ),
+            timeout=240,
+        )
+    assert killed.is_set()
+    with engine.connect() as conn:
+        rows = conn.execute(select(journal.c.agent_id, journal.c.seq)).all()
+    by_agent: dict[str, list[int]] = {}
+    for agent_id, seq in rows:
+        by_agent.setdefault(agent_id, []).append(seq)
+    for ident, acked in zip(identities, acked_by_agent, strict=True):
+        seqs = sorted(by_agent.get(ident.agent_id, []))
+        assert seqs == list(range(1, REPORTS_PER_AGENT + 1)), "lost or duplicated reports"
+        assert acked <= set(seqs), "an acknowledged report is missing"
+        assert acked == set(range(1, REPORTS_PER_AGENT + 1))
+    for spool in spools:
+        assert spool.stats().depth == 0
+        spool.close()

@@ -1,0 +1,40 @@
+"""Settings: defaults < TOML file < environment < explicit options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from collector.settings import load_settings
+
+
+def test_toml_file_then_environment_then_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text('port = 9001\nheartbeat_seconds = 20.0\nhost = "0.0.0.0"\n', encoding="utf-8")
+    from_file = load_settings(config)
+    assert (from_file.port, from_file.heartbeat_seconds, from_file.host) == (9001, 20.0, "0.0.0.0")
+    monkeypatch.setenv("COMMUNE_MONITOR_PORT", "9002")
+    from_env = load_settings(config)
+    assert from_env.port == 9002
+    assert from_env.heartbeat_seconds == 20.0
+    assert load_settings(config, port=9003).port == 9003
+
+
+def test_default_store_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'commune-monitor.db'}"
+
+
+def test_unknown_and_invalid_settings_name_the_field(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("prot = 1\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="prot"):
+        load_settings(config)
+    with pytest.raises(ValidationError, match="sqlite_synchronous"):
+        load_settings(sqlite_synchronous="OFF")
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
+        load_settings(tmp_path / "missing.toml")
