@@ -60,6 +60,10 @@ class _Context:
                 for err in exc.errors(include_input=False, include_url=False)
             )
             _fail(f"invalid settings: {problems}")
+        except ValueError as exc:  # tomllib.TOMLDecodeError: the file is not TOML
+            _fail(f"--config: {self.config_file} is not a valid TOML file: {exc}")
+        except OSError as exc:
+            _fail(f"--config: cannot read {self.config_file}: {exc.strerror or exc}")
         _setup_logging(self.log_level or settings.log_level)
         return settings
 
@@ -221,7 +225,7 @@ def _load_identity(settings: AgentSettings) -> Identity:
         _fail(str(exc), EXIT_FAILED)
 
 
-async def _serve(settings: AgentSettings, identity: Identity) -> None:
+async def _serve(settings: AgentSettings, identity: Identity, max_seconds: float | None) -> None:
     from agent.runner import AgentRunner, make_client
 
     loop = asyncio.get_running_loop()
@@ -235,6 +239,8 @@ async def _serve(settings: AgentSettings, identity: Identity) -> None:
         except (NotImplementedError, RuntimeError):
             # Windows: no loop signal handlers. NSSM and the console send Ctrl+C (SIGINT).
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    if max_seconds:
+        loop.call_later(max_seconds, stop.set)
     async with make_client(settings, identity) as client:
         runner = AgentRunner(settings, identity, client=client)
         try:
@@ -243,20 +249,87 @@ async def _serve(settings: AgentSettings, identity: Identity) -> None:
             runner.close()
 
 
+@dataclass(frozen=True)
+class _OnceOutcome:
+    config_source: str
+    runs: list[CheckRun]
+    sent: int
+    send_error: str | None
+    depth: int
+
+
+async def _once(settings: AgentSettings, identity: Identity) -> _OnceOutcome:
+    from agent.runner import AgentRunner, make_client
+
+    async with make_client(settings, identity) as client:
+        runner = AgentRunner(settings, identity, client=client)
+        try:
+            await runner.poll_config()
+            runs = await runner.run_checks_once()
+            runner.heartbeat()
+            outcome = await runner.send_pending()
+            return _OnceOutcome(
+                config_source=runner.state.config_source,
+                runs=runs,
+                sent=outcome.sent,
+                send_error=outcome.error,
+                depth=runner.spool.stats().depth,
+            )
+        finally:
+            runner.close()
+
+
 @app.command()
-def run(ctx: typer.Context) -> None:
+def run(
+    ctx: typer.Context,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Fetch the central configuration, run every check once, send everything "
+            "spooled, and exit (1 if the collector could not be reached: the reports stay in the "
+            "spool). Default off: run as a service.",
+        ),
+    ] = False,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            max=31_536_000,
+            help="Stop by itself after this many seconds, as on SIGTERM (trials, benchmarks). "
+            "Default: run until stopped.",
+        ),
+    ] = None,
+) -> None:
     """Run the agent service in the foreground until stopped (systemd, NSSM, Task Scheduler).
 
     Measures on schedule, spools every report on disk first, sends them to the collector and
     applies central configuration changes without a restart. SIGTERM or Ctrl+C stops it; unsent
     reports stay in the spool for the next start.
     """
+    if once and max_seconds is not None:
+        _fail("--once and --max-seconds cannot be used together")
     settings = ctx.ensure_object(_Context).settings()
     identity = _load_identity(settings)
     try:
-        asyncio.run(_serve(settings, identity))
+        if not once:
+            asyncio.run(_serve(settings, identity, max_seconds))
+            return
+        outcome = asyncio.run(_once(settings, identity))
     except (OSError, AgentError, sqlite3.Error) as exc:
         _fail(f"agent stopped: {exc}", EXIT_FAILED)
+    failed = [item for item in outcome.runs if not item.ok]
+    typer.echo(
+        f"ran {len(outcome.runs)} checks ({len(failed)} failed), configuration "
+        f"{outcome.config_source}; sent {outcome.sent} reports, {outcome.depth} left in the spool"
+    )
+    for item in failed:
+        typer.secho(f"  {item.name} ({item.check}): FAILED (LỖI) — {item.error}", err=True)
+    if outcome.send_error is not None:
+        _fail(
+            f"could not send to the collector (reports stay in the spool): {outcome.send_error}",
+            EXIT_FAILED,
+        )
 
 
 # ---------------------------------------------------------------------------- check

@@ -103,7 +103,10 @@ def load_identity(path: Path) -> Identity:
     if not is_private(path):
         # Someone loosened the mode (a backup restore, a careless chmod): tighten it again.
         log.warning("identity file was readable by others; restricting it", extra={"path": path})
-        os.chmod(path, 0o600)
+        try:
+            os.chmod(path, 0o600)
+        except OSError as exc:  # another user's file: still usable, but say so
+            log.warning("cannot restrict identity file", extra={"error": str(exc)})
     return identity
 
 
@@ -148,9 +151,11 @@ async def enrol(
         field: str | None = None
         try:
             body = response.json()
-            detail, field = str(body.get("detail", detail)), body.get("field")
         except ValueError:
-            pass
+            body = None  # not JSON: a proxy or web server page; its text is the detail
+        if isinstance(body, dict):
+            detail = str(body.get("detail", detail))
+            field = body.get("field") if isinstance(body.get("field"), str) else None
         raise EnrolError(
             f"the collector refused enrolment: HTTP {response.status_code}: {detail}",
             status=response.status_code,

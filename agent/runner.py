@@ -195,6 +195,9 @@ class AgentRunner:
         )
         self.backoff = Backoff(rng=rng)
         self.state: AgentState = load_state(settings.state_path)
+        if self.state.last_acked_seq is not None:
+            # A spool started afresh must not reuse sequences the collector already holds.
+            self.spool.ensure_next_seq(self.state.last_acked_seq + 1)
         self._factory: CheckFactory = check_factory or (
             lambda name, spec: build_check(
                 name, spec, clock=self._clock, state_dir=settings.data_dir
@@ -206,6 +209,8 @@ class AgentRunner:
         self._runs: dict[str, CheckRun] = {}
         self._seen_etag: str | None = None  # last ETag received, applied or rejected
         self._wake = asyncio.Event()
+        # Check runs under way, so that stopping lets them finish into the spool first.
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._process: Any = None
         self._last_logged_send_error: str | None = None
@@ -357,7 +362,14 @@ class AgentRunner:
         if check is None or spec is None:
             return None
         limit = max(spec.interval, self.settings.check_timeout_seconds)
-        run = await run_check(name, spec, check, clock=self._clock, time_limit=limit)
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            run = await run_check(name, spec, check, clock=self._clock, time_limit=limit)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
         self._runs[name] = run
         if run.devices:
             self._append(run.measured_at, run.devices)
@@ -641,10 +653,16 @@ class AgentRunner:
         try:
             await stop.wait()
         finally:
-            self.stop_scheduler()
+            if self._scheduler is not None:
+                self._scheduler.pause()  # no new runs; shutting down would cancel running ones
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            if self._in_flight:
+                # A check measuring right now spools its report before the last send; one that
+                # hangs is cancelled below (its run is simply lost, nothing half-written).
+                await asyncio.wait(set(self._in_flight), timeout=FINAL_SEND_SECONDS)
+            self.stop_scheduler()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.send_pending(), FINAL_SEND_SECONDS)
             self._save_state()

@@ -114,6 +114,13 @@ class Sender:
             self.last_error = f"HTTP 200 without a valid acknowledgement: {response.text[:200]!r}"
             raise SendError(self.last_error, retryable=True, status=200) from exc
         removed = self._spool.acknowledge(ack.acked_seq, ack.stored)
+        if self._spool.ensure_next_seq(ack.acked_seq + 1):
+            # The collector holds sequences this spool has not numbered yet (a spool started
+            # afresh): number new reports above them, or they would be taken for duplicates.
+            log.warning(
+                "spool sequence behind the collector; moved up",
+                extra={"acked_seq": ack.acked_seq},
+            )
         self.last_ack = ack
         self.last_error = None
         return removed

@@ -6,6 +6,7 @@ power cut, and ``kill -9`` mid-send loses nothing (the send only deletes after t
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import zlib
@@ -13,7 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from agent.wire import DeviceReport, Report
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_AGE = timedelta(days=14)
@@ -58,11 +63,25 @@ class Spool:
             )
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            # Not a database any more (a disk fault, a file overwritten by hand). Refusing to
+            # start would stop all measuring; keep the damaged file for a technician instead.
+            aside = _move_aside(path)
+            log.error(
+                "spool file is damaged; moved aside, starting an empty spool",
+                extra={"error": str(exc), "moved_to": str(aside)},
+            )
+            self._db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS reports (
                     seq INTEGER PRIMARY KEY,
@@ -74,6 +93,12 @@ class Spool:
                     ('dropped_total', 0), ('bytes', 0);
                 """
             )
+            # Reads every meta row: a header that opens but whose pages are garbage fails here.
+            db.execute("SELECT COUNT(*) FROM meta").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         """Close the database file."""
@@ -136,12 +161,40 @@ class Spool:
             self._set_meta("dropped_total", self._meta("dropped_total") + dropped)
 
     def pending(self, limit: int) -> list[Report]:
-        """The oldest ``limit`` reports not yet acknowledged, in sequence order."""
+        """The oldest ``limit`` reports not yet acknowledged, in sequence order.
+
+        A report whose stored body no longer decodes is removed and counted as dropped: left in
+        place it would block every later report forever.
+        """
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM reports ORDER BY seq LIMIT ?", (limit,)
+                "SELECT seq, body FROM reports ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
-        return [Report.model_validate_json(zlib.decompress(row[0])) for row in rows]
+            reports: list[Report] = []
+            damaged: list[tuple[int, int]] = []
+            for seq, body in rows:
+                try:
+                    reports.append(Report.model_validate_json(zlib.decompress(body)))
+                except (zlib.error, ValidationError, TypeError) as exc:
+                    log.error(
+                        "spooled report is damaged; dropping it",
+                        extra={"seq": seq, "error": str(exc)[:200]},
+                    )
+                    damaged.append((int(seq), len(body) if isinstance(body, bytes) else 0))
+            if damaged:
+                self._drop_damaged(damaged)
+        return reports
+
+    def _drop_damaged(self, damaged: list[tuple[int, int]]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("DELETE FROM reports WHERE seq = ?", [(s,) for s, _ in damaged])
+            self._set_meta("bytes", max(0, self._meta("bytes") - sum(n for _, n in damaged)))
+            self._set_meta("dropped_total", self._meta("dropped_total") + len(damaged))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def acknowledge(self, acked_seq: int, stored: list[int]) -> int:
         """Delete what the collector has durably stored; returns how many left the spool."""
@@ -166,6 +219,24 @@ class Spool:
                 raise
         return int(before[0]) - int(after[0])
 
+    def ensure_next_seq(self, minimum: int) -> bool:
+        """Number the next report at least ``minimum``; True when that moved the sequence.
+
+        A spool started afresh (moved aside as damaged, deleted by hand) would number from 1
+        again, and the collector would take those reports for duplicates of acknowledged ones.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                moved = self._meta("next_seq") < minimum
+                if moved:
+                    self._set_meta("next_seq", minimum)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return moved
+
     def stats(self) -> SpoolStats:
         """Depth, size, sequences and drop count."""
         with self._lock:
@@ -185,3 +256,17 @@ class Spool:
                 dropped_total=self._meta("dropped_total"),
                 oldest_measured_at=oldest_at,
             )
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged spool (and its WAL and shared-memory files) to ``*.damaged-N``."""
+    n = 1
+    while path.with_name(f"{path.name}.damaged-{n}").exists():
+        n += 1
+    target = path.with_name(f"{path.name}.damaged-{n}")
+    path.replace(target)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.replace(target.with_name(target.name + suffix))
+    return target

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -168,49 +169,40 @@ def ingest_counters(url: str) -> tuple[float, float]:
     return reports, samples
 
 
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU seconds of these processes and all their children (uvicorn workers)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def drive_collector(
-    url: str, body_file: Path, seconds: float, connections: int, workdir: Path
+    url: str, body_file: Path, seconds: float, connections: int, workdir: Path, pids: list[int]
 ) -> dict[str, float]:
     """Load the collector with wrk (a C load generator: the client must not be the bottleneck)."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    script = workdir / "post.lua"
-    script.write_text(WRK_SCRIPT)
-    threads = 1
     before = ingest_counters(url)
-    result = subprocess.run(
-        [
-            wrk,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-            "--",
-            str(body_file),
-            str(threads),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
+    cpu_before = tree_cpu_seconds(pids)
+    requests, elapsed, p50, p99, errors = run_wrk(
+        url, WRK_SCRIPT, body_file, seconds, connections, workdir
     )
+    cpu = tree_cpu_seconds(pids) - cpu_before
     after = ingest_counters(url)
-    line = next((x for x in result.stdout.splitlines() if x.startswith("WRK ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
-    requests, duration_us, p50_us, p99_us, errors = (int(x) for x in line.split()[1:])
-    elapsed = duration_us / 1e6
+    reports = after[0] - before[0]
     return {
-        "reports_per_s": (after[0] - before[0]) / elapsed,
+        "reports_per_s": reports / elapsed,
         "samples_per_s": (after[1] - before[1]) / elapsed,
-        "p50_ms": p50_us / 1000,
-        "p99_ms": p99_us / 1000,
+        "p50_ms": p50,
+        "p99_ms": p99,
         "requests": requests,
         "errors": errors,
+        "cpu_ms_per_report": 1000 * cpu / max(reports, 1),
     }
 
 
@@ -235,48 +227,97 @@ def pushgateway_text(device: dict[str, Any]) -> bytes:
     return ("\n".join(typed) + "\n").encode()
 
 
-async def drive_pushgateway(
-    url: str, fleet: list[Agent], seconds: float, concurrency: int
+PUSH_SCRIPT = r"""
+local lines = {}
+local idx = 0
+local counter = 1
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  for line in io.lines(args[1]) do
+    local tab = string.find(line, "\t", 1, true)
+    local body = string.gsub(string.sub(line, tab + 1), "\\n", "\n")
+    table.insert(lines, {string.sub(line, 1, tab - 1), body})
+  end
+end
+function request()
+  idx = idx + 1
+  if idx > #lines then idx = 1 end
+  return wrk.format("PUT", lines[idx][1], {["Content-Type"] = "text/plain"}, lines[idx][2])
+end
+function done(summary, latency, requests)
+  io.write(string.format("WRK %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(
+    url: str, script_text: str, data: Path, seconds: float, connections: int, workdir: Path
+) -> tuple[int, float, float, float, int]:
+    """Run wrk with a Lua script: (requests, elapsed s, p50 ms, p99 ms, errors)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    script = workdir / "load.lua"
+    script.write_text(script_text)
+    result = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(data),
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
+    requests, duration_us, p50_us, p99_us, errors = (int(x) for x in line.split()[1:])
+    return requests, duration_us / 1e6, p50_us / 1000, p99_us / 1000, errors
+
+
+def drive_pushgateway(
+    url: str, fleet: list[Agent], seconds: float, concurrency: int, workdir: Path
 ) -> dict[str, float]:
-    samples = pushes = errors = 0
-    latencies: list[float] = []
-    payloads = [
-        (f"/metrics/job/cm/instance/{d['device_id']}", pushgateway_text(d), len(d["samples"]))
-        for agent in fleet
-        for d in agent.devices
-    ]
-    deadline = time.perf_counter() + seconds
-    index = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            nonlocal samples, pushes, errors, index
-            while time.perf_counter() < deadline:
-                path, body, count = payloads[index % len(payloads)]
-                index += 1
-                started = time.perf_counter()
-                response = await client.put(path, content=body)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code < 300:
-                    samples += count
-                    pushes += 1
-                else:
-                    errors += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
+    """The same device payloads PUT by wrk, one group per device (Pushgateway's unit of state)."""
+    data = workdir / "push.txt"
+    counts = []
+    with data.open("w") as out:
+        for agent in fleet:
+            for device in agent.devices:
+                text = pushgateway_text(device).decode().replace("\n", "\\n")
+                out.write(f"/metrics/job/cm/instance/{device['device_id']}\t{text}\n")
+                counts.append(len(device["samples"]))
+    requests, elapsed, _p50, p99, errors = run_wrk(
+        url, PUSH_SCRIPT, data, seconds, concurrency, workdir
+    )
+    # wrk cycles through the payloads in order: the samples pushed follow from the count.
+    pushed = sum(counts[i % len(counts)] for i in range(requests - errors))
     return {
-        "samples_per_s": samples / elapsed,
-        "pushes_per_s": pushes / elapsed,
-        "p99_ms": 1000 * percentile(latencies, 0.99) if latencies else float("nan"),
+        "samples_per_s": pushed / elapsed,
+        "pushes_per_s": (requests - errors) / elapsed,
+        "p99_ms": p99,
         "errors": errors,
     }
 
 
 def run_pushgateway(
-    fleet: list[Agent], seconds: float, concurrency: int, fast: bool
+    fleet: list[Agent], seconds: float, concurrency: int, fast: bool, workdir: Path
 ) -> dict[str, float]:
     binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
     if binary is None:
@@ -304,7 +345,7 @@ def run_pushgateway(
                     )
 
         asyncio.run(preload())
-        return asyncio.run(drive_pushgateway(url, fleet, seconds, concurrency))
+        return drive_pushgateway(url, fleet, seconds, concurrency, workdir)
     finally:
         stop(proc)
 
@@ -358,6 +399,50 @@ def time_metrics(devices: int, workdir: Path) -> float:
     return min(runs)
 
 
+def collector_command(workdir: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "collector",
+        "--data-dir",
+        str(workdir),
+        "--log-level",
+        "WARNING",
+        *list(args),
+    ]
+
+
+def run_collector(
+    workdir: Path, fleet: list[Agent], layout: str, per_post: int, args: argparse.Namespace
+) -> dict[str, float]:
+    """Start the collector in ``layout``, load it with ``per_post`` reports per POST, stop it."""
+    port = free_port()
+    serve = ["serve", "--port", str(port), "--no-migrate"]
+    procs = []
+    if layout in ("separate", "workers2"):
+        serve.append("--no-processor")
+        procs.append(subprocess.Popen(collector_command(workdir, "process")))
+        if layout == "workers2":
+            serve += ["--workers", "2"]
+    elif layout != "inline":
+        raise SystemExit(f"unknown layout {layout!r}: inline, separate or workers2")
+    procs.append(subprocess.Popen(collector_command(workdir, *serve)))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/readyz")
+        bodies = workdir / f"bodies-{per_post}.txt"
+        write_bodies(bodies, fleet, per_post, args.bodies // per_post)
+        try:
+            return drive_collector(
+                url, bodies, args.seconds, args.concurrency, workdir, [p.pid for p in procs]
+            )
+        finally:
+            bodies.unlink()
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -367,6 +452,13 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=400, help="simulated agents")
     parser.add_argument("--metrics-devices", type=int, default=5000)
     parser.add_argument("--bodies", type=int, default=30000, help="pre-built request bodies")
+    parser.add_argument(
+        "--layouts",
+        default="inline,separate",
+        help="collector layouts, comma-separated: inline (serve, processor in the same process), "
+        "separate (serve --no-processor plus a 'process' process), workers2 (as separate, with "
+        "two uvicorn workers)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
 
@@ -393,55 +485,36 @@ def main() -> None:
             f"{mean_samples:.1f} samples per report on average; SQLite synchronous=FULL"
         )
 
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "collector",
-                "--data-dir",
-                str(workdir),
-                "--log-level",
-                "WARNING",
-                "serve",
-                "--port",
-                str(port),
-                "--no-migrate",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_http(f"{url}/readyz")
-            results = {}
+        results = {}
+        for layout in args.layouts.split(","):
             for per_post in (1, 10):
-                bodies = workdir / f"bodies-{per_post}.txt"
-                write_bodies(bodies, fleet, per_post, args.bodies // per_post)
-                r = drive_collector(url, bodies, args.seconds, args.concurrency, workdir)
-                bodies.unlink()
-                results[per_post] = r
+                r = run_collector(workdir, fleet, layout, per_post, args)
+                results[(layout, per_post)] = r
                 print(
-                    f"collector, {per_post:>2} report(s)/POST: {r['reports_per_s']:8.0f} reports/s "
-                    f"{r['samples_per_s']:9.0f} samples/s  p50 {r['p50_ms']:6.1f} ms  "
-                    f"p99 {r['p99_ms']:6.1f} ms  ({r['requests']} requests, {r['errors']} errors)"
+                    f"collector {layout:>9}, {per_post:>2} report(s)/POST: "
+                    f"{r['reports_per_s']:6.0f} reports/s {r['samples_per_s']:7.0f} samples/s  "
+                    f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+                    f"{r['cpu_ms_per_report']:.2f} CPU ms/report  "
+                    f"({r['requests']} requests, {r['errors']} errors)"
                 )
-        finally:
-            stop(proc)
 
-        shipped = run_pushgateway(fleet, args.seconds, args.concurrency, fast=False)
+        shipped = run_pushgateway(
+            fleet, args.seconds, args.concurrency, fast=False, workdir=workdir
+        )
         print(
             f"pushgateway as shipped:      {shipped['samples_per_s']:9.0f} samples/s "
             f"({shipped['pushes_per_s']:.0f} pushes/s, p99 {shipped['p99_ms']:.1f} ms, "
             f"{shipped['errors']} errors)"
         )
-        fast = run_pushgateway(fleet, args.seconds, args.concurrency, fast=True)
+        fast = run_pushgateway(fleet, args.seconds, args.concurrency, fast=True, workdir=workdir)
         print(
             f"pushgateway consistency off: {fast['samples_per_s']:9.0f} samples/s "
             f"({fast['pushes_per_s']:.0f} pushes/s, p99 {fast['p99_ms']:.1f} ms, "
             f"{fast['errors']} errors)"
         )
-        steady = results[1]
+        steady = max(
+            (r for (_, n), r in results.items() if n == 1), key=lambda r: r["samples_per_s"]
+        )
         print(
             f"ratio collector(1/POST)/pushgateway samples/s: as shipped "
             f"{steady['samples_per_s'] / max(shipped['samples_per_s'], 1e-9):.2f}, "

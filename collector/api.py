@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from starlette.requests import ClientDisconnect
 
 from agent.agent_config import AgentConfig
 from agent.wire import Ack, ReportBatch
-from collector import agent_configs, agents, migrate
+from alerts.api import alerts_router
+from collector import agent_configs, agents, migrate, store_errors, validation
 from collector.agents import AgentIdentity
 from collector.errors import (
     AuthError,
@@ -27,8 +29,12 @@ from collector.errors import (
     NotFound,
     ReportRejected,
 )
-from collector.ingest import check_times, decode_body, parse_batch
+from collector.gc_tuning import tuned_gc
+from collector.ingest import IngestOverloaded, check_times, decode_body, parse_batch
+from collector.ratelimit import AgentRateLimiter, RateLimited
 from collector.service import CollectorService
+from inventory.api import inventory_router
+from web.wiring import web_routers
 
 API = "/api/v1"
 
@@ -78,6 +84,8 @@ def _error_response(exc: CollectorError) -> JSONResponse:
             status = code
     field = exc.field if isinstance(exc, ReportRejected) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited | IngestOverloaded):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         ErrorBody(detail=str(exc), field=field).model_dump(), status_code=status, headers=headers
     )
@@ -103,11 +111,18 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise ReportRejected(f"body is larger than {limit} bytes", status=413)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ReportRejected(f"body is larger than {limit} bytes", status=413)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ReportRejected(f"body is larger than {limit} bytes", status=413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The agent went away mid-body (a cut link, a load generator stopping): nothing to
+        # store and nobody to answer; counted as a 400, not logged as a server error.
+        raise ReportRejected(
+            "the client closed the connection before sending the whole body", status=400
+        ) from None
     return b"".join(chunks)
 
 
@@ -117,7 +132,8 @@ def create_app(service: CollectorService) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with service.running():
-            yield
+            with tuned_gc():
+                yield
 
     app = FastAPI(
         title="commune-monitor collector",
@@ -134,7 +150,11 @@ def create_app(service: CollectorService) -> FastAPI:
     async def _collector_error(_request: Request, exc: CollectorError) -> JSONResponse:
         return _error_response(exc)
 
+    # A store outage (PostgreSQL gone, disk full) is a 503 with Retry-After, never a 500.
+    store_errors.install(app)
+
     token_cache = agents.TokenCache(engine)
+    limiter = AgentRateLimiter(settings.ingest_rate_per_agent, settings.ingest_burst_per_agent)
 
     async def agent_identity(
         authorization: Annotated[str | None, Header()] = None,
@@ -158,6 +178,19 @@ def create_app(service: CollectorService) -> FastAPI:
         expected = settings.admin_token.get_secret_value() if settings.admin_token else None
         if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             raise AuthError("admin token required")
+
+    # The asset register for finance (issue 8), behind the same admin token.
+    app.include_router(
+        inventory_router(engine, clock, require_admin, max_upload_bytes=settings.max_body_bytes)
+    )
+    # Tickets (issue 7): the admin token sees all, a vendor token its own tickets only.
+    if service.alerting is not None:
+        app.include_router(
+            alerts_router(engine, clock, service.alerting.engine, settings.admin_token)
+        )
+    # The web console (issue 10): people log in with sessions; machines keep their tokens.
+    for router in web_routers(service):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -206,7 +239,9 @@ def create_app(service: CollectorService) -> FastAPI:
         f"{API}/reports",
         response_model=Ack,
         tags=["agents"],
-        responses={code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422)},
+        responses={
+            code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422, 429, 503)
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -224,6 +259,12 @@ def create_app(service: CollectorService) -> FastAPI:
         started = time.perf_counter()
         code = 200
         try:
+            # Before the body is read: a refused batch costs the collector next to nothing.
+            try:
+                limiter.check(identity.agent_id, clock.monotonic())
+            except RateLimited:
+                metrics.rate_limited.inc()
+                raise
             raw = await _read_limited(request, settings.max_body_bytes)
             body = decode_body(
                 raw, request.headers.get("content-encoding"), settings.max_decompressed_bytes
@@ -238,6 +279,9 @@ def create_app(service: CollectorService) -> FastAPI:
             return await service.writer.submit(identity, batch, received_at, correction)
         except CollectorError as exc:
             code = _error_response(exc).status_code
+            raise
+        except store_errors.UNAVAILABLE:
+            code = 503
             raise
         finally:
             metrics.requests.labels(code=str(code)).inc()
@@ -323,6 +367,7 @@ def create_app(service: CollectorService) -> FastAPI:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(batch_schema.pop("$defs", {}))
         components["ReportBatch"] = batch_schema
+        validation.document_validation_errors(schema)
         app.openapi_schema = schema
         return schema
 

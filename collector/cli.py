@@ -17,10 +17,14 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from agent.checks.base import SystemClock
+from alerts.cli import app as tickets_app
 from collector import agent_configs, agents, communes, migrate
 from collector.db import make_engine
 from collector.errors import CollectorError
 from collector.settings import Settings, load_settings
+from dashboards.cli import app as dashboards_app
+from inventory.cli import app as inventory_app
+from web.cli import app as users_app
 
 BUNDLED_UNITS = Path(__file__).parent / "data" / "vn_units_2025.csv"
 
@@ -43,6 +47,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(communes_app, name="communes")
 app.add_typer(enrol_app, name="enrol-token")
 app.add_typer(agents_app, name="agents")
+# The dashboards sub-app imports grafana-foundation-sdk only when one of its commands runs.
+app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(users_app, name="users")
 
 
 @dataclass
@@ -226,8 +235,11 @@ def process(ctx: typer.Context) -> None:
         # Without the writer in this process nothing sets ``wake``: poll the journal briefly.
         await service.processor.run(wake, idle_seconds=0.2)
 
+    from collector.gc_tuning import tuned_gc
+
     try:
-        asyncio.run(run())
+        with tuned_gc():
+            asyncio.run(run())
     except KeyboardInterrupt:
         pass
     finally:
@@ -253,12 +265,37 @@ def serve(
             "'commune-monitor process' beside it.",
         ),
     ] = True,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM certificate (chain) to serve HTTPS with; needs --ssl-keyfile. Default: "
+            "plain HTTP. Risk: without TLS (here or at a reverse proxy) agent tokens cross the "
+            "network in clear.",
+        ),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="PEM private key of --ssl-certfile. Default: none.")
+    ] = None,
 ) -> None:
     """Run the collector's HTTP service (ingest API, /metrics, health) until Ctrl-C."""
     import uvicorn
 
     context = ctx.ensure_object(_Context)
-    settings = context.settings(host=host, port=port, run_processor=processor)
+    settings = context.settings(
+        host=host,
+        port=port,
+        run_processor=processor,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+    for name, path in (
+        ("ssl_certfile", settings.ssl_certfile),
+        ("ssl_keyfile", settings.ssl_keyfile),
+    ):
+        if path is not None and not path.is_file():
+            _fail(f"--{name.replace('_', '-')}: {path} does not exist")
+    certfile = str(settings.ssl_certfile) if settings.ssl_certfile else None
+    keyfile = str(settings.ssl_keyfile) if settings.ssl_keyfile else None
     if migrate_first:
         with _store(ctx) as engine:
             migrate.upgrade(engine)
@@ -271,6 +308,8 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level="warning",
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
         return
     # Worker processes rebuild settings from the environment: hand over what the CLI was told.
@@ -286,7 +325,15 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level="warning",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
+
+
+# The simulated province (issue 5); its options live in collector/demo.py, heavy imports lazy.
+from collector.demo import demo_command  # noqa: E402
+
+app.command("demo")(demo_command)
 
 
 def main() -> None:

@@ -83,7 +83,16 @@ def check_times(batch: ReportBatch, received_at: datetime, settings: Settings) -
     correction = skew_correction(batch, received_at, settings)
     limit = received_at + timedelta(seconds=settings.future_window_seconds)
     for index, report in enumerate(batch.reports):
-        if report.measured_at + correction > limit:
+        try:
+            corrected = report.measured_at + correction
+        except OverflowError:
+            # A clock years off (a flat CMOS battery) plus a wild timestamp: no real time.
+            raise ReportRejected(
+                f"reports.{index}.measured_at: {report.measured_at.isoformat()} corrected by the "
+                f"agent's clock offset ({correction.total_seconds():.0f} s) is not a valid time",
+                field=f"reports.{index}.measured_at",
+            ) from None
+        if corrected > limit:
             raise ReportRejected(
                 f"reports.{index}.measured_at: {report.measured_at.isoformat()} is more than "
                 f"{settings.future_window_seconds:g} s in the future",
@@ -98,6 +107,20 @@ def check_times(batch: ReportBatch, received_at: datetime, settings: Settings) -
             )
         seen.add(report.seq)
     return correction
+
+
+class IngestOverloaded(ReportRejected):
+    """HTTP 503: the journal writer's queue is full; retry after ``retry_after`` seconds."""
+
+    retry_after = 1
+
+    def __init__(self, bound: int) -> None:
+        super().__init__(
+            f"the collector is overloaded ({bound} batches waiting for the store); nothing was "
+            f"stored, retry after {self.retry_after} s",
+            field="body",
+            status=503,
+        )
 
 
 @dataclass
@@ -361,6 +384,9 @@ class JournalWriter:
         correction: timedelta,
     ) -> Ack:
         """Queue a validated batch; returns its ack after the commit that holds it."""
+        if self._queue.qsize() >= self._settings.ingest_queue_max:
+            # The store is slower than the agents: refuse now rather than hold unbounded memory.
+            raise IngestOverloaded(self._settings.ingest_queue_max)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(identity, batch, received_at, correction, future))
         self._metrics.queue_depth.set(self._queue.qsize())

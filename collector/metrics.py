@@ -21,6 +21,7 @@ class IngestMetrics:
     commit_group_size: Histogram
     processed_reports: Counter
     processing_errors: Counter
+    rate_limited: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -66,6 +67,11 @@ class IngestMetrics:
             processing_errors=Counter(
                 "cm_processor_errors",
                 "Journal processing passes that failed and will be retried.",
+                registry=registry,
+            ),
+            rate_limited=Counter(
+                "cm_ingest_rate_limited",
+                "Report batches refused with 429 because their agent exceeded its rate limit.",
                 registry=registry,
             ),
         )

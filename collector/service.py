@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 
 from agent.checks.base import Clock, SystemClock
+from alerts.metrics import TicketCollector
+from alerts.runtime import Alerting, build_alerting
 from collector.catalogue import MetricInfo, load_catalogue
 from collector.db import WriteGate, make_engine
 from collector.exposition import DeviceExposition, StateCollector
@@ -36,6 +38,7 @@ class CollectorService:
     catalogue: dict[str, MetricInfo]
     devices: DeviceExposition
     sink: InfluxSink | None = None
+    alerting: Alerting | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def exposition(self) -> bytes:
@@ -54,8 +57,15 @@ class CollectorService:
                     self.processor.run(self.writer.committed), name="journal-processor"
                 )
             )
+        # Alert timers run where the journal is processed: one place raises tickets.
+        timers = (
+            self.alerting.running()
+            if self.alerting is not None and self.settings.run_processor
+            else contextlib.nullcontext()
+        )
         try:
-            yield self
+            async with timers:
+                yield self
         finally:
             await self.writer.stop()
             for task in self._tasks:
@@ -98,6 +108,11 @@ def build_service(
             registry=registry,
         )
         consumers = [*consumers, sink]
+    alerting = None
+    if settings.alerts_enabled:
+        alerting = build_alerting(settings, engine, clock)
+        consumers = [*consumers, alerting.engine]
+        registry.register(TicketCollector(engine))
     return CollectorService(
         settings=settings,
         engine=engine,
@@ -116,4 +131,5 @@ def build_service(
         catalogue=catalogue,
         devices=DeviceExposition(engine, catalogue),
         sink=sink,
+        alerting=alerting,
     )

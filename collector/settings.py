@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="How users and agents reach this collector."
     )
+    ssl_certfile: Path | None = Field(
+        default=None,
+        description="PEM certificate (chain) to serve HTTPS with; needs ssl_keyfile. Default: "
+        "plain HTTP (only behind a TLS-terminating reverse proxy, see docs/security.md).",
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of ssl_certfile (readable by the service only)."
+    )
     province_code: str | None = Field(
         default=None, pattern=r"^\d{2}$", description="The province this collector serves."
     )
@@ -51,6 +59,19 @@ class Settings(BaseSettings):
     )
     max_decompressed_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="Largest body after gunzip (bomb guard)."
+    )
+    ingest_rate_per_agent: float = Field(
+        default=5.0,
+        ge=0,
+        description="Report batches per second one agent may sustain (token bucket); beyond it "
+        "the collector answers 429 with Retry-After and the batch stays in the agent's spool. "
+        "0 turns the limit off.",
+    )
+    ingest_burst_per_agent: int = Field(
+        default=50,
+        ge=1,
+        description="Batches one agent may send back to back before ingest_rate_per_agent "
+        "applies (a spool flush after an outage).",
     )
     future_window_seconds: float = Field(
         default=300.0, ge=0, description="Reports measured further in the future are rejected."
@@ -74,6 +95,12 @@ class Settings(BaseSettings):
     )
     group_commit_max: int = Field(
         default=256, ge=1, description="Most ingest requests committed in one transaction."
+    )
+    ingest_queue_max: int = Field(
+        default=2048,
+        ge=1,
+        description="Most validated batches waiting for their journal commit; beyond it the "
+        "collector answers 503 with Retry-After (the batch stays in the agent's spool).",
     )
     run_processor: bool = Field(
         default=True,
@@ -110,10 +137,38 @@ class Settings(BaseSettings):
         "and counted in cm_tsdb_sink_dropped_samples_total.",
     )
 
+    alerts_enabled: bool = Field(
+        default=True, description="Evaluate alert rules and raise tickets (alerts/)."
+    )
+    alerts_rules_file: Path | None = Field(
+        default=None, description="Alert rules YAML. Default: the bundled alerts/rules.yaml."
+    )
+    alerts_routing_file: Path | None = Field(
+        default=None, description="Ticket routing YAML. Default: the bundled alerts/routing.yaml."
+    )
+    alerts_sweep_seconds: float = Field(
+        default=15.0, gt=0, description="How often silence, hold-down and SLA timers are checked."
+    )
+    alerts_notify_seconds: float = Field(
+        default=10.0, gt=0, description="How often the notification outbox is sent."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP relay for ticket e-mail. Default: no e-mail."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP relay port.")
+    smtp_sender: str = Field(
+        default="commune-monitor@localhost", description="From address of ticket e-mail."
+    )
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the relay.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+
     @model_validator(mode="after")
     def _windows_consistent(self) -> Settings:
         if self.max_decompressed_bytes < self.max_body_bytes:
             raise ValueError("max_decompressed_bytes must be at least max_body_bytes")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile must be given together")
         return self
 
     @property

@@ -6,6 +6,8 @@ InventoryError
 │   └── OverrideOutOfRange a province override moves a wear rate by more than ±20 % (Art. 13.1a)
 ├── RegisterFileError      an import file cannot be read at all (not CSV/XLSX, no header row)
 ├── RegisterRejected       an import has bad rows; carries every ImportIssue (nothing is imported)
+├── RegisterConflict       a concurrent import stored the same tag or serial first
+├── AssetNotFound          no asset with this tag in the stored register
 ├── WearError              a wear schedule cannot be computed (no rule set for a year, bad class)
 └── PlanError              a budget plan cannot be built (negative budget, no price for a kind)
 """
@@ -82,6 +84,20 @@ class RegisterRejected(InventoryError):
         super().__init__(
             f"register rejected, nothing imported: {len(self.issues)} problem(s){detail}"
         )
+
+
+class RegisterConflict(InventoryError):
+    """A concurrent import stored one of the file's tags or serials first; nothing was imported."""
+
+
+class AssetNotFound(InventoryError):
+    """The stored register has no asset with this tag; ``asset_tag`` says which."""
+
+    def __init__(self, asset_tag: str) -> None:
+        super().__init__(
+            f"asset_tag {asset_tag!r}: không có trong sổ tài sản (not in the register)"
+        )
+        self.asset_tag = asset_tag
 
 
 class WearError(InventoryError):

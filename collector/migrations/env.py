@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+import alerts.schema  # noqa: F401 - registers the alerting tables on the metadata
 import inventory.schema  # noqa: F401 - registers the register's tables on the metadata
+import web.schema  # noqa: F401 - registers the console's accounts, sessions and audit log
 from collector.schema import metadata
 
 config = context.config

@@ -20,7 +20,8 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,7 @@ AGENT_VERSION = "sim-0.1"
 IDENTITIES_FILE = "sim-agents.json"
 # Stay well under the collector's 64 MiB decompressed-body guard with one back-fill POST.
 BACKFILL_MAX_BODY = 16 * 1024 * 1024
+_CONNECTIONS_PER_CLIENT = 4
 _DEVICES: TypeAdapter[list[DeviceReport]] = TypeAdapter(list[DeviceReport])
 
 
@@ -75,18 +77,25 @@ class SimClock:
         return max(0.0, (when - self.now()).total_seconds() / self._speed)
 
 
+@dataclass
+class _LinkState:
+    """Which communes' links are down now, and the commune of each agent token."""
+
+    commune_of_token: dict[str, str] = field(default_factory=dict)
+    down: frozenset[str] = frozenset()
+
+
 class _SiteLinks(httpx.AsyncBaseTransport):
     """Refuses connections from agents of communes whose link is down (by their bearer token)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, state: _LinkState) -> None:
         self._inner = inner
-        self.commune_of_token: dict[str, str] = {}
-        self.down: frozenset[str] = frozenset()
+        self._state = state
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         token = request.headers.get("authorization", "")[7:]
-        commune = self.commune_of_token.get(token)
-        if commune is not None and commune in self.down:
+        commune = self._state.commune_of_token.get(token)
+        if commune is not None and commune in self._state.down:
             raise httpx.ConnectError(f"simulated link down at commune {commune}", request=request)
         return await self._inner.handle_async_request(request)
 
@@ -105,6 +114,7 @@ class SimRuntime:
     spool: Spool | None = None
     sender: Sender | None = None
     max_depth: int = 0
+    lane: int = 0  # which of the driver's HTTP clients it uses
 
 
 @dataclass
@@ -151,10 +161,26 @@ class Driver:
         self.faults = faults
         self.interval = interval_seconds
         self._spool_dir = spool_dir
-        self._links = _SiteLinks(
-            transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=concurrency))
-        )
-        self._client = httpx.AsyncClient(base_url=base_url, transport=self._links, timeout=60.0)
+        self._links = _LinkState()
+        # Several small clients rather than one with a big pool: httpcore scans its whole pool for
+        # every queued request, which made one 64-connection client cost more CPU than the rest
+        # of the simulation. Agents are spread over the clients (a PC has its own client anyway).
+        lanes = max(1, concurrency // _CONNECTIONS_PER_CLIENT)
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=base_url,
+                transport=_SiteLinks(
+                    transport
+                    or httpx.AsyncHTTPTransport(
+                        limits=httpx.Limits(max_connections=_CONNECTIONS_PER_CLIENT)
+                    ),
+                    self._links,
+                ),
+                timeout=60.0,
+            )
+            for _ in range(lanes)
+        ]
+        self._client = self._clients[0]
         self._semaphore = asyncio.Semaphore(concurrency)
         self.behaviour = Behaviour(
             fleet, fleet.seed if seed is None else seed, start or clock.now()
@@ -188,9 +214,18 @@ class Driver:
             body = response.json()
             self._add(SimRuntime(agent, body["agent_id"], body["agent_token"]))
 
+    def _client_of(self, runtime: SimRuntime) -> httpx.AsyncClient:
+        return self._clients[runtime.lane % len(self._clients)]
+
     def _add(self, runtime: SimRuntime) -> None:
+        runtime.lane = len(self.runtimes)
         self.runtimes.append(runtime)
         self._links.commune_of_token[runtime.token] = runtime.agent.commune_code
+
+    @property
+    def agents_by_id(self) -> dict[str, SimAgent]:
+        """The simulated agent behind each enrolled agent id."""
+        return {runtime.agent_id: runtime.agent for runtime in self.runtimes}
 
     def save_identities(self, path: Path) -> None:
         """Keep agent ids and tokens (the demo's data dir) so a restart reuses the agents."""
@@ -217,10 +252,12 @@ class Driver:
         end: datetime,
         step_seconds: float = 3600.0,
         progress: Callable[[int], None] | None = None,
+        only: Sequence[SimRuntime] | None = None,
     ) -> BackfillResult:
         """Post every agent's reports from ``start`` to ``end`` (exclusive), fault-free.
 
-        ``progress`` is called with the number of agents finished so far.
+        ``progress`` is called with the number of agents finished so far; ``only`` limits the
+        back-fill to some agents (the benchmark samples the fleet).
         """
         result = BackfillResult()
         begun = time.perf_counter()
@@ -241,7 +278,8 @@ class Driver:
             if progress is not None:
                 progress(done)
 
-        await asyncio.gather(*(one(runtime) for runtime in self.runtimes))
+        targets = self.runtimes if only is None else only
+        await asyncio.gather(*(one(runtime) for runtime in targets))
         result.seconds = time.perf_counter() - begun
         return result
 
@@ -287,7 +325,7 @@ class Driver:
         )
         body = head[:-1] + b',"reports":[' + b",".join(parts) + b"]}"
         compressed = await asyncio.to_thread(gzip.compress, body, 1)
-        response = await self._client.post(
+        response = await self._client_of(runtime).post(
             "/api/v1/reports",
             content=compressed,
             headers={
@@ -312,12 +350,19 @@ class Driver:
     def open_spools(self) -> None:
         """Open each agent's spool and sender; a new spool continues after the back-fill."""
         self._spool_dir.mkdir(parents=True, exist_ok=True)
-        for runtime in self.runtimes:
+
+        def open_one(runtime: SimRuntime) -> Spool:
             path = self._spool_dir / f"{runtime.agent.key.replace('/', '_')}.db"
-            runtime.spool = _open_spool(path, runtime.next_seq)
+            return _open_spool(path, runtime.next_seq)
+
+        # Creating a spool is a few fsyncs: threads overlap them (sqlite3 releases the GIL).
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            spools = list(pool.map(open_one, self.runtimes))
+        for runtime, spool in zip(self.runtimes, spools, strict=True):
+            runtime.spool = spool
             runtime.sender = Sender(
                 runtime.spool,
-                self._client,
+                self._client_of(runtime),
                 agent_id=runtime.agent_id,
                 token=runtime.token,
                 clock=self.clock,
@@ -386,7 +431,8 @@ class Driver:
 
     async def aclose(self) -> None:
         """Close the HTTP client and every spool."""
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
         for runtime in self.runtimes:
             if runtime.spool is not None:
                 runtime.spool.close()

@@ -258,8 +258,9 @@ def _pick_device(fleet: Fleet, spec: FaultSpec, where: str) -> SimDevice:
             )
         device = candidates[target.index]
     if allowed is not None and device.kind not in allowed:
+        field = "target.device" if target.device is not None else "target.kind"
         raise ScenarioError(
-            f"{where}, field 'target': {spec.type.value} needs a device of kind "
+            f"{where}, field '{field}': {spec.type.value} needs a device of kind "
             f"{', '.join(sorted(allowed))}, not {device.kind.value}"
         )
     return device

@@ -36,10 +36,9 @@ ADMIN_TOKEN = "admin-secret"
 def first_commune(engine: Engine) -> str:
     """A commune code of the loaded province."""
     with engine.connect() as conn:
-        code: str = (
-            conn.execute(select(communes.c.code).order_by(communes.c.code)).scalars().first()
-        )
-    return code
+        code = conn.execute(select(communes.c.code).order_by(communes.c.code)).scalars().first()
+    assert code is not None, "no commune loaded"
+    return str(code)
 
 
 def enrol_token(engine: Engine) -> str:
@@ -98,6 +97,35 @@ class InProcessCollector:
                 json=config,
                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             )
+
+
+class Link(httpx.AsyncBaseTransport):
+    """The network between agent and collector: cut it, lose answers, see what went over it.
+
+    A fault injector in front of the real collector app, not a stand-in for it: every request
+    that gets through is handled by the collector's own code.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.up = True
+        # Forward the next N requests, then drop their answers (a cut after the collector
+        # stored the batch but before the agent read the ack).
+        self.lose_answers = 0
+        self.requests: list[httpx.Request] = []
+        self.statuses: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            raise httpx.ConnectError("link down (test)", request=request)
+        self.requests.append(request)
+        response = await self._inner.handle_async_request(request)
+        self.statuses.append(response.status_code)
+        if self.lose_answers:
+            self.lose_answers -= 1
+            await response.aclose()
+            raise httpx.ReadError("connection reset while reading the answer (test)")
+        return response
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,27 @@
+"""Exceptions of the alerting package.
+
+AlertsError
+├── RulesError         rules.yaml or routing.yaml is invalid; names the file, rule and field
+├── TicketNotFound     no ticket with that id (or not visible to the caller)
+└── TicketTransition   the action is not allowed from the ticket's state (ack a resolved ticket)
+"""
+
+from __future__ import annotations
+
+from collector.errors import CollectorError, Conflict, NotFound
+
+
+class AlertsError(CollectorError):
+    """Base of every error the alerting package raises on purpose."""
+
+
+class RulesError(AlertsError):
+    """A rules or routing file is invalid; the message names the file, the rule and the field."""
+
+
+class TicketNotFound(AlertsError, NotFound):
+    """No such ticket, or the caller may not see it (a vendor never learns it exists)."""
+
+
+class TicketTransition(AlertsError, Conflict):
+    """The requested state change is not allowed from the ticket's current state."""

@@ -1,0 +1,139 @@
+"""Alerting wired for one collector: engine, dispatcher and the schedule that drives them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy import Engine
+
+from agent.checks.base import Clock
+from alerts.engine import AlertEngine
+from alerts.notify import (
+    AppriseNotifier,
+    Dispatcher,
+    Notifier,
+    SmtpNotifier,
+    WebhookNotifier,
+)
+from alerts.routing import Routing, load_routing
+from alerts.rules import Rules, load_rules
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from collector.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Alerting:
+    """The alert engine (a journal consumer), its dispatcher, and their schedule."""
+
+    engine: AlertEngine
+    dispatcher: Dispatcher
+    sweep_seconds: float
+    notify_seconds: float
+    _client: httpx.Client | None = None
+    _scheduler: AsyncIOScheduler | None = field(default=None, repr=False)
+
+    @property
+    def rules(self) -> Rules:
+        """The rules in force."""
+        return self.engine.rules
+
+    @property
+    def routing(self) -> Routing:
+        """The routing in force."""
+        return self.engine.routing
+
+    async def _sweep(self) -> None:
+        try:
+            await asyncio.to_thread(self.engine.sweep)
+        except Exception:
+            log.exception("alert sweep failed; retrying at the next run")
+
+    async def _notify(self) -> None:
+        try:
+            await asyncio.to_thread(self.dispatcher.deliver_due)
+        except Exception:
+            log.exception("notification dispatch failed; retrying at the next run")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Alerting]:
+        """Run the silence sweep and the outbox dispatch on apscheduler for the block."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        scheduler.add_job(
+            self._sweep, IntervalTrigger(seconds=self.sweep_seconds), id="alert-sweep", **common
+        )
+        scheduler.add_job(
+            self._notify,
+            IntervalTrigger(seconds=self.notify_seconds),
+            id="alert-notify",
+            **common,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        try:
+            yield self
+        finally:
+            scheduler.shutdown(wait=False)
+            self._scheduler = None
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def build_alerting(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    rules_file: Path | None = None,
+    routing_file: Path | None = None,
+) -> Alerting:
+    """Alerting from settings (rules and routing files, SMTP relay); loads and validates files."""
+    rules = load_rules(rules_file or settings.alerts_rules_file)
+    routing = load_routing(routing_file or settings.alerts_routing_file)
+    alert_engine = AlertEngine(
+        engine,
+        rules,
+        routing,
+        clock,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        public_url=settings.public_url,
+    )
+    client = httpx.Client(timeout=10.0)
+    notifiers: dict[str, Notifier] = {
+        "webhook": WebhookNotifier(client),
+        "apprise": AppriseNotifier(),
+    }
+    if settings.smtp_host:
+        notifiers["email"] = SmtpNotifier(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_sender,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=(
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            ),
+        )
+    return Alerting(
+        engine=alert_engine,
+        dispatcher=Dispatcher(engine, clock, notifiers, digest_targets=routing.digest_targets()),
+        sweep_seconds=settings.alerts_sweep_seconds,
+        notify_seconds=settings.alerts_notify_seconds,
+        _client=client,
+    )

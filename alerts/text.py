@@ -1,0 +1,97 @@
+"""Ticket text, Vietnamese first (with diacritics) and English: what, where, since when, evidence.
+
+Times are shown in Asia/Ho_Chi_Minh (stored in UTC). Vietnam keeps UTC+7 without daylight saving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+CLASS_TEXT: dict[str, tuple[str, str]] = {
+    "site_outage": ("Mất kết nối toàn bộ điểm", "Whole site offline"),
+    "site_link_degraded": ("Đường truyền chập chờn", "Link degraded (flapping)"),
+    "software_outage": ("Hệ thống phần mềm dùng chung gặp sự cố", "Central software outage"),
+    "software_slow_site": ("Phần mềm chậm hoặc lỗi tại xã", "Software slow or failing at site"),
+    "device_down": ("Thiết bị không hoạt động", "Device down"),
+    "device_health": ("Thiết bị có vấn đề sức khỏe", "Device health problem"),
+    "printer_fault": ("Máy in báo lỗi", "Printer fault"),
+    "printer_supply_low": ("Mực/vật tư máy in sắp hết", "Printer supply low"),
+}
+
+
+def local_time(at: datetime) -> str:
+    """``at`` as shown to users: 'HH:MM dd/mm/YYYY (giờ Việt Nam)'."""
+    return at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketText:
+    """Both languages of a ticket's title and body."""
+
+    title_vi: str
+    title_en: str
+    body_vi: str
+    body_en: str
+
+
+def render(
+    *,
+    ticket_id: int | None,
+    problem_class: str,
+    commune_code: str | None,
+    commune_name: str | None,
+    device_id: str | None,
+    signal: str,
+    signal_vi: str,
+    signal_en: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+    evidence: dict[str, Any],
+    owner_vi: str,
+    owner_en: str,
+    public_url: str,
+) -> TicketText:
+    """The title and body of a ticket in Vietnamese and English."""
+    what_vi, what_en = CLASS_TEXT.get(problem_class, (problem_class, problem_class))
+    where_vi, where_en = "toàn tỉnh", "province-wide"
+    if commune_code is not None:
+        name = commune_name or commune_code
+        where_vi = f"{name} (mã {commune_code})"
+        where_en = f"{name} (code {commune_code})"
+    if device_id:
+        where_vi += f", thiết bị {device_id}"
+        where_en += f", device {device_id}"
+    title_vi = f"{what_vi}: {where_vi}"
+    title_en = f"{what_en}: {where_en}"
+    link = f"{public_url.rstrip('/')}/tickets/{ticket_id}" if ticket_id else public_url
+    since = local_time(started_at)
+    lines_vi = [
+        f"Sự cố: {what_vi}" + (f" — {signal_vi}" if signal_vi else ""),
+        f"Địa điểm: {where_vi}",
+        f"Chỉ số: {signal}",
+        f"Bắt đầu từ: {since} (giờ Việt Nam)",
+    ]
+    lines_en = [
+        f"What: {what_en}" + (f" — {signal_en}" if signal_en else ""),
+        f"Where: {where_en}",
+        f"Counter: {signal}",
+        f"Since: {since} (Asia/Ho_Chi_Minh)",
+    ]
+    if ended_at is not None:
+        lines_vi.append(f"Đã phục hồi lúc: {local_time(ended_at)}")
+        lines_en.append(f"Recovered at: {local_time(ended_at)}")
+    lines_vi.append(f"Đơn vị xử lý: {owner_vi}")
+    lines_en.append(f"Owner: {owner_en or owner_vi}")
+    if evidence:
+        lines_vi.append("Số liệu đo gần nhất:")
+        lines_en.append("Last measurements:")
+        for key, value in sorted(evidence.items()):
+            lines_vi.append(f"  - {key}: {value}")
+            lines_en.append(f"  - {key}: {value}")
+    lines_vi.append(f"Chi tiết: {link}")
+    lines_en.append(f"Details: {link}")
+    return TicketText(title_vi, title_en, "\n".join(lines_vi), "\n".join(lines_en))

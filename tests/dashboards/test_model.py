@@ -1,0 +1,117 @@
+"""Generated dashboards: valid against the foundation SDK's model, catalogue names only,
+Vietnamese first with an English copy, committed JSON current, and the build command."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import prometheus
+from typer.testing import CliRunner
+
+from collector.catalogue import load_catalogue
+from collector.cli import app
+from dashboards.build import all_dashboards
+from tests.dashboards.walk import panels, targets, variable_queries
+
+COMMITTED = Path(__file__).resolve().parents[2] / "dashboards" / "json"
+METRIC = re.compile(r"\b(cm_[a-z0-9_]+)")
+SELECTOR_NAME = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+VIETNAMESE = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]")
+
+DASHBOARDS = all_dashboards()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _plugins() -> None:
+    # The SDK decodes panel options and queries through its registry of plugin variants.
+    register_default_plugins()
+
+
+@pytest.mark.parametrize("uid", sorted(DASHBOARDS))
+def test_json_decodes_with_the_sdk_model_and_round_trips(uid: str) -> None:
+    data = DASHBOARDS[uid]
+    decoded = model.Dashboard.from_json(data)
+    assert json.loads(json.dumps(decoded, cls=JSONEncoder)) == data
+    assert decoded.uid == uid
+    ids = []
+    for panel in decoded.panels or []:
+        ids.append(panel.id_val)
+        if isinstance(panel, model.RowPanel):
+            continue
+        assert isinstance(panel, model.Panel)
+        # Options decode into the panel plugin's own model (e.g. stat.Options), not a dict.
+        assert panel.options is not None
+        assert type(panel.options).__module__.endswith(f".{panel.type_val.replace('-', '')}")
+        assert panel.targets
+        for target in panel.targets:
+            assert isinstance(target, prometheus.Dataquery)
+            assert target.expr
+        assert panel.datasource is not None
+        assert panel.datasource.uid == "${datasource}"
+    assert len(ids) == len(set(ids))
+    assert None not in ids
+    names = [v.name for v in decoded.templating.list_val or []]
+    assert names[0] == "datasource"
+    assert "province" in names
+
+
+def _exprs(data: dict[str, Any]) -> list[str]:
+    return [t.expr for t in targets(data)] + [m for _, m, _ in variable_queries(data)]
+
+
+def test_every_metric_name_is_in_the_collector_catalogue() -> None:
+    catalogue = load_catalogue()
+    used: set[str] = set()
+    for data in DASHBOARDS.values():
+        for expr in _exprs(data):
+            names = METRIC.findall(expr)
+            assert names, expr
+            used.update(names)
+            # Every series selector names a device metric: nothing else reaches the database.
+            for name in SELECTOR_NAME.findall(expr):
+                assert name.startswith("cm_device_"), (name, expr)
+    unknown = {n for n in used if n.removeprefix("cm_device_") not in catalogue}
+    assert not unknown
+    assert all(n.startswith("cm_device_") for n in used)
+    assert len(used) >= 15
+
+
+def test_vietnamese_first_and_an_english_copy_with_the_same_queries() -> None:
+    vietnamese = [uid for uid in DASHBOARDS if not uid.endswith("-en")]
+    assert len(vietnamese) == 6
+    for uid in vietnamese:
+        vi, en = DASHBOARDS[uid], DASHBOARDS[f"{uid}-en"]
+        assert VIETNAMESE.search(vi["title"]), vi["title"]
+        assert not VIETNAMESE.search(en["title"]), en["title"]
+        vi_panels, en_panels = list(panels(vi)), list(panels(en))
+        assert len(vi_panels) == len(en_panels) >= 4
+        assert [p["targets"][0]["expr"] for p in vi_panels] == [
+            p["targets"][0]["expr"] for p in en_panels
+        ]
+        assert sum(bool(VIETNAMESE.search(p["title"])) for p in vi_panels) >= len(vi_panels) // 2
+        for panel in en_panels:
+            assert not VIETNAMESE.search(panel["title"] + panel.get("description", ""))
+
+
+def test_committed_json_is_what_the_code_builds() -> None:
+    committed = {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in COMMITTED.glob("*.json")
+    }
+    # If this fails: commune-monitor dashboards build --out dashboards/json
+    assert committed == DASHBOARDS
+
+
+def test_build_command_writes_one_file_per_dashboard(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["dashboards", "build", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "out").glob("*.json"))
+    assert sorted(f.stem for f in files) == sorted(DASHBOARDS)
+    written = json.loads(files[0].read_text(encoding="utf-8"))
+    assert written == DASHBOARDS[files[0].stem]

@@ -1,0 +1,1 @@
+"""The built-in web console: server-rendered pages for DOST, vendors, finance and admins."""
