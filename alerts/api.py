@@ -154,14 +154,12 @@ def alerts_router(
             scope=who.scope,
         )
 
-    @router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
-    async def resolve(
-        ticket_id: TicketId, who: Annotated[Caller, who_dep], body: Note | None = None
+    async def noted(
+        transition: tickets.NotedTransition, ticket_id: int, who: Caller, body: Note | None
     ) -> dict[str, Any]:
-        """Resolve by hand; a root cause still present raises it again as a reopen."""
         note = body or Note()
         return await run_in_threadpool(
-            tickets.resolve,
+            transition,
             engine,
             desk,
             ticket_id,
@@ -171,21 +169,18 @@ def alerts_router(
             scope=who.scope,
         )
 
+    @router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
+    async def resolve(
+        ticket_id: TicketId, who: Annotated[Caller, who_dep], body: Note | None = None
+    ) -> dict[str, Any]:
+        """Resolve by hand; a root cause still present raises it again as a reopen."""
+        return await noted(tickets.resolve, ticket_id, who, body)
+
     @router.post("/tickets/{ticket_id}/reopen", response_model=TicketOut)
     async def reopen(
         ticket_id: TicketId, who: Annotated[Caller, who_dep], body: Note | None = None
     ) -> dict[str, Any]:
         """Not fixed after all: the same ticket opens again."""
-        note = body or Note()
-        return await run_in_threadpool(
-            tickets.reopen,
-            engine,
-            desk,
-            ticket_id,
-            note.actor or who.actor,
-            note.note,
-            clock.now(),
-            scope=who.scope,
-        )
+        return await noted(tickets.reopen, ticket_id, who, body)
 
     return router

@@ -143,15 +143,23 @@ def comment_command(ctx: typer.Context, ticket_id: int, text: str, actor: Actor 
     typer.echo(f"#{ticket_id}: comment added")
 
 
+def _noted(
+    ctx: typer.Context,
+    transition: tickets.NotedTransition,
+    ticket_id: int,
+    actor: str,
+    note: str,
+) -> dict[str, Any]:
+    with _session(ctx) as (engine, desk):
+        return transition(engine, desk, ticket_id, actor, note, SystemClock().now(), scope=None)
+
+
 @app.command("resolve")
 def resolve_command(
     ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = "cli"
 ) -> None:
     """Đóng phiếu (resolve)."""
-    with _session(ctx) as (engine, desk):
-        ticket = tickets.resolve(
-            engine, desk, ticket_id, actor, note, SystemClock().now(), scope=None
-        )
+    ticket = _noted(ctx, tickets.resolve, ticket_id, actor, note)
     typer.echo(f"#{ticket_id}: {ticket['state']}")
 
 
@@ -160,10 +168,7 @@ def reopen_command(
     ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = "cli"
 ) -> None:
     """Mở lại (reopen)."""
-    with _session(ctx) as (engine, desk):
-        ticket = tickets.reopen(
-            engine, desk, ticket_id, actor, note, SystemClock().now(), scope=None
-        )
+    ticket = _noted(ctx, tickets.reopen, ticket_id, actor, note)
     typer.echo(f"#{ticket_id}: {ticket['state']} (reopened {ticket['reopen_count']}x)")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
 
 from agent.checks.base import Clock
 from alerts.desk import SYSTEM, Desk, Symptom
@@ -709,16 +709,33 @@ class AlertEngine:
                 self.desk.record(conn, row.id, now, SYSTEM, "resolved", "recovered (auto)")
 
     def _breaches(self, conn: Connection, now: datetime) -> None:
+        self._breach(
+            conn, now, tickets.c.state == "open", "respond_by", "response_breached", "response"
+        )
+        self._breach(
+            conn,
+            now,
+            tickets.c.state != "resolved",
+            "resolve_by",
+            "resolution_breached",
+            "resolution",
+        )
+
+    def _breach(
+        self,
+        conn: Connection,
+        now: datetime,
+        live: ColumnElement[bool],
+        deadline: str,
+        flag: str,
+        sla: str,
+    ) -> None:
+        """Mark each ``live`` ticket past its ``deadline`` column once (the ``flag`` column) and
+        tell its owner's escalation contact that the ``sla`` SLA is breached."""
         for row in conn.execute(
-            select(tickets).where(
-                tickets.c.state == "open",
-                tickets.c.response_breached.is_(False),
-                tickets.c.respond_by < now,
-            )
+            select(tickets).where(live, tickets.c[flag].is_(False), tickets.c[deadline] < now)
         ).all():
-            conn.execute(
-                update(tickets).where(tickets.c.id == row.id).values(response_breached=True)
-            )
+            conn.execute(update(tickets).where(tickets.c.id == row.id).values({flag: True}))
             owner = self.routing.owners.get(row.owner)
             self.desk.record(
                 conn,
@@ -726,27 +743,7 @@ class AlertEngine:
                 now,
                 SYSTEM,
                 "breached",
-                "response SLA breached",
-                extra_owner=owner.escalate_to if owner is not None else None,
-            )
-        for row in conn.execute(
-            select(tickets).where(
-                tickets.c.state != "resolved",
-                tickets.c.resolution_breached.is_(False),
-                tickets.c.resolve_by < now,
-            )
-        ).all():
-            conn.execute(
-                update(tickets).where(tickets.c.id == row.id).values(resolution_breached=True)
-            )
-            owner = self.routing.owners.get(row.owner)
-            self.desk.record(
-                conn,
-                row.id,
-                now,
-                SYSTEM,
-                "breached",
-                "resolution SLA breached",
+                f"{sla} SLA breached",
                 extra_owner=owner.escalate_to if owner is not None else None,
             )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -33,6 +33,22 @@ class TicketFilter:
     owner: str | None = None
     limit: int = 100
     offset: int = 0
+
+
+class NotedTransition(Protocol):
+    """A person's change of a ticket's state with a note: :func:`resolve` and :func:`reopen`."""
+
+    def __call__(
+        self,
+        engine: Engine,
+        desk: Desk,
+        ticket_id: int,
+        actor: str,
+        note: str,
+        now: datetime,
+        *,
+        scope: str | None,
+    ) -> dict[str, Any]: ...
 
 
 def _view(row: Any) -> dict[str, Any]:
@@ -230,14 +246,8 @@ def counts(engine: Engine) -> dict[str, int]:
             select(tickets.c.state, func.count()).group_by(tickets.c.state)
         ):
             out[state] = int(number)
-        out["response_breached"] = int(
-            conn.execute(
-                select(func.count()).where(tickets.c.response_breached.is_(True))
-            ).scalar_one()
-        )
-        out["resolution_breached"] = int(
-            conn.execute(
-                select(func.count()).where(tickets.c.resolution_breached.is_(True))
-            ).scalar_one()
-        )
+        for flag in ("response_breached", "resolution_breached"):
+            out[flag] = int(
+                conn.execute(select(func.count()).where(tickets.c[flag].is_(True))).scalar_one()
+            )
     return out

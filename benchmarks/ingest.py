@@ -102,7 +102,18 @@ class Agent:
         return gzip.compress(json.dumps(body).encode(), 1)
 
 
-WRK_SCRIPT = r"""
+# wrk's report, parsed by run_wrk_script: requests, duration and latencies in µs, errors.
+WRK_DONE = r"""
+function done(summary, latency, requests)
+  io.write(string.format("WRK %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
+"""
+
+WRK_SCRIPT = (
+    r"""
 local lines = {}
 local idx = 0
 local counter = 1
@@ -127,13 +138,9 @@ function request()
     ["Authorization"] = "Bearer " .. string.sub(line, 1, tab - 1),
     ["Content-Type"] = "application/json"}, string.sub(line, tab + 1))
 end
-function done(summary, latency, requests)
-  io.write(string.format("WRK %d %d %d %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout))
-end
 """
+    + WRK_DONE
+)
 
 
 def write_bodies(path: Path, fleet: list[Agent], per_post: int, count: int) -> None:
@@ -227,7 +234,8 @@ def pushgateway_text(device: dict[str, Any]) -> bytes:
     return ("\n".join(typed) + "\n").encode()
 
 
-PUSH_SCRIPT = r"""
+PUSH_SCRIPT = (
+    r"""
 local lines = {}
 local idx = 0
 local counter = 1
@@ -247,24 +255,28 @@ function request()
   if idx > #lines then idx = 1 end
   return wrk.format("PUT", lines[idx][1], {["Content-Type"] = "text/plain"}, lines[idx][2])
 end
-function done(summary, latency, requests)
-  io.write(string.format("WRK %d %d %d %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout))
-end
 """
+    + WRK_DONE
+)
 
 
 def run_wrk(
     url: str, script_text: str, data: Path, seconds: float, connections: int, workdir: Path
 ) -> tuple[int, float, float, float, int]:
     """Run wrk with a Lua script: (requests, elapsed s, p50 ms, p99 ms, errors)."""
+    script = workdir / "load.lua"
+    script.write_text(script_text)
+    return run_wrk_script(url, script, data, seconds, connections, ["1"])
+
+
+def run_wrk_script(
+    url: str, script: Path, data: Path, seconds: float, connections: int, extra: list[str]
+) -> tuple[int, float, float, float, int]:
+    """One wrk run of a script ending in WRK_DONE, with arguments ``data`` and ``extra``:
+    (requests, elapsed s, p50 ms, p99 ms, errors)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    script = workdir / "load.lua"
-    script.write_text(script_text)
     result = subprocess.run(
         [
             wrk,
@@ -278,7 +290,7 @@ def run_wrk(
             url,
             "--",
             str(data),
-            "1",
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -291,18 +303,29 @@ def run_wrk(
     return requests, duration_us / 1e6, p50_us / 1000, p99_us / 1000, errors
 
 
-def drive_pushgateway(
-    url: str, fleet: list[Agent], seconds: float, concurrency: int, workdir: Path
-) -> dict[str, float]:
-    """The same device payloads PUT by wrk, one group per device (Pushgateway's unit of state)."""
-    data = workdir / "push.txt"
+def write_push_data(path: Path, fleet: list[Agent]) -> list[int]:
+    """One line per device for PUSH_SCRIPT (group path, tab, text body with newlines escaped);
+    returns each line's sample count."""
     counts = []
-    with data.open("w") as out:
+    with path.open("w") as out:
         for agent in fleet:
             for device in agent.devices:
                 text = pushgateway_text(device).decode().replace("\n", "\\n")
                 out.write(f"/metrics/job/cm/instance/{device['device_id']}\t{text}\n")
                 counts.append(len(device["samples"]))
+    return counts
+
+
+def pushgateway_binary() -> str | None:
+    return shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+
+
+def drive_pushgateway(
+    url: str, fleet: list[Agent], seconds: float, concurrency: int, workdir: Path
+) -> dict[str, float]:
+    """The same device payloads PUT by wrk, one group per device (Pushgateway's unit of state)."""
+    data = workdir / "push.txt"
+    counts = write_push_data(data, fleet)
     requests, elapsed, _p50, p99, errors = run_wrk(
         url, PUSH_SCRIPT, data, seconds, concurrency, workdir
     )
@@ -319,7 +342,7 @@ def drive_pushgateway(
 def run_pushgateway(
     fleet: list[Agent], seconds: float, concurrency: int, fast: bool, workdir: Path
 ) -> dict[str, float]:
-    binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+    binary = pushgateway_binary()
     if binary is None:
         raise SystemExit(
             "prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway)"
@@ -443,6 +466,26 @@ def run_collector(
             stop(proc)
 
 
+def enrol_fleet(workdir: Path, count: int, version: str, rng: random.Random) -> list[Agent]:
+    """A migrated SQLite store in ``workdir`` with province 37's communes and ``count`` agents
+    enrolled round-robin over them (PC_SHARE of them counter PCs), returned in a shuffled order."""
+    settings = load_settings(data_dir=workdir)
+    engine = make_engine(settings)
+    migrate.upgrade(engine)
+    units = communes.read_units(BUNDLED_UNITS, "37")
+    communes.load_units(engine, units)
+    codes = [r["commune_code"] for r in units]
+    now = datetime.now(UTC)
+    fleet = []
+    for i in range(count):
+        token = agents.create_enrol_token(engine, codes[i % len(codes)], now, timedelta(hours=1))
+        ident = agents.enrol(engine, token, f"pc-{i}", version, now)
+        fleet.append(Agent(ident.agent_id, ident.agent_token, i, site=rng.random() > PC_SHARE))
+    engine.dispose()
+    rng.shuffle(fleet)
+    return fleet
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -464,21 +507,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-"))
     try:
-        settings = load_settings(data_dir=workdir)
-        engine = make_engine(settings)
-        migrate.upgrade(engine)
-        communes.load_units(engine, communes.read_units(BUNDLED_UNITS, "37"))
-        codes = [r["commune_code"] for r in communes.read_units(BUNDLED_UNITS, "37")]
-        now = datetime.now(UTC)
-        fleet = []
-        for i in range(args.agents):
-            token = agents.create_enrol_token(
-                engine, codes[i % len(codes)], now, timedelta(hours=1)
-            )
-            ident = agents.enrol(engine, token, f"pc-{i}", "bench", now)
-            fleet.append(Agent(ident.agent_id, ident.agent_token, i, site=rng.random() > PC_SHARE))
-        engine.dispose()
-        rng.shuffle(fleet)
+        fleet = enrol_fleet(workdir, args.agents, "bench", rng)
         mean_samples = statistics.mean(a.samples for a in fleet)
         print(
             f"fleet: {len(fleet)} agents, {sum(a.samples > 100 for a in fleet)} site agents, "

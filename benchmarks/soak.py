@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,31 +36,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ingest import (  # noqa: E402
-    PC_SHARE,
+    WRK_DONE,
     Agent,
     collector_command,
+    enrol_fleet,
     ingest_counters,
-    pushgateway_text,
+    pushgateway_binary,
+    run_wrk_script,
     stop,
     wait_http,
+    write_push_data,
 )
 
-from collector import agents, communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
-from collector.db import make_engine  # noqa: E402
-from collector.settings import load_settings  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
 CONNECTIONS = 32
-
-WRK_DONE = r"""
-function done(summary, latency, requests)
-  io.write(string.format("WRK %d %d %d %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout))
-end
-"""
 
 # Lines: token \t agent id \t devices JSON. args: file, pause ms, first sequence - 1.
 SOAK_SCRIPT = (
@@ -145,34 +134,7 @@ def wrk_minute(
     url: str, script: Path, data: Path, pause_ms: int, extra: list[str], seconds: float
 ) -> tuple[int, float, float, float, int]:
     """One paced wrk run: (requests, elapsed s, p50 ms, p99 ms, errors)."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    result = subprocess.run(
-        [
-            wrk,
-            "-t1",
-            f"-c{CONNECTIONS}",
-            f"-d{seconds:g}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-            "--",
-            str(data),
-            str(pause_ms),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("WRK ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
-    requests, duration_us, p50_us, p99_us, errors = (int(x) for x in line.split()[1:])
-    return requests, duration_us / 1e6, p50_us / 1000, p99_us / 1000, errors
+    return run_wrk_script(url, script, data, seconds, CONNECTIONS, [str(pause_ms), *extra])
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -258,16 +220,12 @@ def summary(rows: list[Minute], label: str) -> dict[str, float]:
 def run_reference(
     fleet: list[Agent], minutes: int, target_pushes: float, workdir: Path
 ) -> dict[str, float] | None:
-    binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+    binary = pushgateway_binary()
     if binary is None or minutes == 0:
         print("reference: prometheus-pushgateway not installed or --reference-minutes 0; skipped")
         return None
     data = workdir / "push.txt"
-    with data.open("w") as out:
-        for agent in fleet:
-            for device in agent.devices:
-                text = pushgateway_text(device).decode().replace("\n", "\\n")
-                out.write(f"/metrics/job/cm/instance/{device['device_id']}\t{text}\n")
+    write_push_data(data, fleet)
     script = workdir / "push.lua"
     script.write_text(PUSH_SCRIPT)
     port = free_port()
@@ -304,22 +262,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-soak-"))
     try:
-        settings = load_settings(data_dir=workdir)
-        engine = make_engine(settings)
-        migrate.upgrade(engine)
-        units = communes.read_units(BUNDLED_UNITS, "37")
-        communes.load_units(engine, units)
-        codes = [r["commune_code"] for r in units]
-        now = datetime.now(UTC)
-        fleet = []
-        for i in range(args.agents):
-            token = agents.create_enrol_token(
-                engine, codes[i % len(codes)], now, timedelta(hours=1)
-            )
-            ident = agents.enrol(engine, token, f"pc-{i}", "soak", now)
-            fleet.append(Agent(ident.agent_id, ident.agent_token, i, site=rng.random() > PC_SHARE))
-        engine.dispose()
-        rng.shuffle(fleet)
+        fleet = enrol_fleet(workdir, args.agents, "soak", rng)
         devices = sum(len(a.devices) for a in fleet)
         print(
             f"fleet: {len(fleet)} agents, {devices} devices; load {args.factor:g}x a province = "

@@ -179,19 +179,6 @@ def create_app(service: CollectorService) -> FastAPI:
         if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             raise AuthError("admin token required")
 
-    # The asset register for finance (issue 8), behind the same admin token.
-    app.include_router(
-        inventory_router(engine, clock, require_admin, max_upload_bytes=settings.max_body_bytes)
-    )
-    # Tickets (issue 7): the admin token sees all, a vendor token its own tickets only.
-    if service.alerting is not None:
-        app.include_router(
-            alerts_router(engine, clock, service.alerting.engine, settings.admin_token)
-        )
-    # The web console (issue 10): people log in with sessions; machines keep their tokens.
-    for router in web_routers(service):
-        app.include_router(router)
-
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """The process is alive."""
@@ -356,6 +343,27 @@ def create_app(service: CollectorService) -> FastAPI:
         """Prometheus exposition of current state and the collector's own metrics."""
         payload = await run_in_threadpool(service.exposition)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+    # Routers of the other parts come after the core routes: Starlette tries routes in order,
+    # and the agents' POST /reports (the hot path) should not be matched against every page.
+    # The asset register for finance (issue 8), behind the same admin token.
+    app.include_router(
+        inventory_router(
+            engine,
+            clock,
+            require_admin,
+            max_upload_bytes=settings.max_body_bytes,
+            journal_days=settings.journal_retention_days,
+        )
+    )
+    # Tickets (issue 7): the admin token sees all, a vendor token its own tickets only.
+    if service.alerting is not None:
+        app.include_router(
+            alerts_router(engine, clock, service.alerting.engine, settings.admin_token)
+        )
+    # The web console (issue 10): people log in with sessions; machines keep their tokens.
+    for router in web_routers(service):
+        app.include_router(router)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -7,17 +7,15 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
-    base_dashboard,
-    commune_variable,
     histogram_panel,
-    province_variable,
+    province_dashboard,
     query,
     row,
     selector,
     stat_panel,
     table_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-fleet"
 P = {"province_re": "$province", "commune_code_re": "$commune"}
@@ -30,8 +28,8 @@ def build(lang: Lang) -> dash.Dashboard:
     # One value per PC: its oldest disk (the system disk is usually the original one).
     hours = f"max by (commune_code, device_id) ({selector('smart_power_on_hours', **P)})"
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Tuổi thiết bị", "Ageing fleet"),
             tr(
                 "Tuổi thực của máy theo giờ hoạt động và độ hao mòn ổ đĩa",
@@ -39,8 +37,6 @@ def build(lang: Lang) -> dash.Dashboard:
             ),
             tr,
         )
-        .with_variable(province_variable(tr))
-        .with_variable(commune_variable(tr))
         .with_row(row(tr("Phân bố tuổi", "Age distribution")))
         .with_panel(
             histogram_panel(

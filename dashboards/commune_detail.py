@@ -7,17 +7,15 @@ from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
     bargauge_panel,
-    base_dashboard,
-    commune_variable,
-    province_variable,
+    probe_success_panel,
+    province_dashboard,
     query,
     row,
     selector,
-    state_panel,
     table_panel,
     timeseries_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-commune"
 C = {"province_re": "$province", "commune_code_re": "$commune"}
@@ -28,17 +26,16 @@ def build(lang: Lang) -> dash.Dashboard:
     tr = Tr(lang)
     rtt = selector("ping_rtt_seconds", **C, stat="avg")
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Chi tiết xã", "Commune detail"),
             tr(
                 "Thiết bị, đường truyền, phần mềm một cửa và máy in của một trung tâm",
                 "Devices, links, procedure software and printers of one centre",
             ),
             tr,
+            commune="one",
         )
-        .with_variable(province_variable(tr))
-        .with_variable(commune_variable(tr, multi=False))
         .with_row(row(tr("Thiết bị", "Devices")))
         .with_panel(
             table_panel(
@@ -129,10 +126,8 @@ def build(lang: Lang) -> dash.Dashboard:
             )
         )
         .with_panel(
-            state_panel(
-                tr("Kiểm tra thành công", "Probe success"),
-                tr("1: trang tải tốt; 0: lỗi", "1: the page loaded fine; 0: failed"),
-                query(selector("probe_success", **C), "{{device_id}} {{target}}"),
+            probe_success_panel(
+                tr, query(selector("probe_success", **C), "{{device_id}} {{target}}")
             )
         )
         .with_row(row(tr("Máy in", "Printers")))

@@ -5,19 +5,17 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
-    base_dashboard,
-    commune_variable,
     label_variable,
-    province_variable,
+    probe_success_panel,
+    province_dashboard,
     query,
     row,
     selector,
     stat_panel,
-    state_panel,
     table_panel,
     timeseries_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-device"
 D = {"province_re": "$province", "commune_code_re": "$commune", "device_id_re": "$device"}
@@ -27,17 +25,16 @@ def build(lang: Lang) -> dash.Dashboard:
     """The counter PC detail in ``lang``."""
     tr = Tr(lang)
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Máy tính tại quầy", "Counter PC"),
             tr(
                 "Sức khỏe máy, ổ đĩa, kiểm tra phần mềm một cửa và mạng của một máy",
                 "Health, disk, procedure-software probes and network of one PC",
             ),
             tr,
+            commune="one",
         )
-        .with_variable(province_variable(tr))
-        .with_variable(commune_variable(tr, multi=False))
         .with_variable(
             label_variable(
                 "device",
@@ -102,11 +99,7 @@ def build(lang: Lang) -> dash.Dashboard:
             )
         )
         .with_panel(
-            state_panel(
-                tr("Kiểm tra thành công", "Probe success"),
-                tr("1: trang tải tốt; 0: lỗi", "1: the page loaded fine; 0: failed"),
-                query(selector("probe_success", **D), "{{target}} {{host}}"),
-            )
+            probe_success_panel(tr, query(selector("probe_success", **D), "{{target}} {{host}}"))
         )
         .with_row(row(tr("Mạng", "Network")))
         .with_panel(

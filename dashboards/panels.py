@@ -8,6 +8,8 @@ decode a panel whose ``options`` is null, and the tests validate the JSON with t
 
 from __future__ import annotations
 
+from typing import Literal, Protocol, Self, TypeVar
+
 from grafana_foundation_sdk.builders import (
     bargauge,
     heatmap,
@@ -20,11 +22,13 @@ from grafana_foundation_sdk.builders import (
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.cog.builder import Builder
+from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import prometheus as prom_model
 
-from dashboards.texts import Tr
+from dashboards.texts import Tr, uid_for
 
 # The data source the push command creates; dashboards default to it, users may pick another.
 DATASOURCE_UID = "commune-monitor-tsdb"
@@ -105,38 +109,58 @@ def commune_variable(tr: Tr, *, multi: bool = True) -> dash.QueryVariable:
 # -- panels ------------------------------------------------------------------------------------
 
 
+class _PanelBuilder(Protocol):
+    """The options every panel builder of the SDK has (they share no base class for them)."""
+
+    def title(self, title: str, /) -> Self: ...
+    def description(self, description: str, /) -> Self: ...
+    def datasource(self, datasource: model.DataSourceRef, /) -> Self: ...
+    def unit(self, unit: str, /) -> Self: ...
+    def span(self, w: int, /) -> Self: ...
+    def height(self, h: int, /) -> Self: ...
+    def with_target(self, target: Builder[Dataquery], /) -> Self: ...
+
+
+PanelT = TypeVar("PanelT", bound=_PanelBuilder)
+
+
+def _panel(
+    panel: PanelT,
+    title: str,
+    description: str,
+    targets: tuple[prom.Dataquery, ...],
+    *,
+    unit: str | None,
+    width: int,
+    height: int,
+) -> PanelT:
+    """``panel`` with the settings all panels share: texts, data source, unit, size, queries."""
+    panel = panel.title(title).description(description).datasource(DATASOURCE)
+    if unit is not None:
+        panel = panel.unit(unit)
+    panel = panel.span(width).height(height)
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
 def stat_panel(
     title: str, description: str, *targets: prom.Dataquery, unit: str = "short", width: int = 6
 ) -> stat.Panel:
     """A big number (last value of each series)."""
-    panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(5)
+    return (
+        _panel(stat.Panel(), title, description, targets, unit=unit, width=width, height=5)
         .graph_mode(common.BigValueGraphMode.NONE)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
 
 
 def timeseries_panel(
     title: str, description: str, *targets: prom.Dataquery, unit: str = "short", width: int = 12
 ) -> timeseries.Panel:
     """Lines over time with a table legend."""
-    panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(8)
+    return (
+        _panel(timeseries.Panel(), title, description, targets, unit=unit, width=width, height=8)
         .legend(
             common_builders.VizLegendOptions()
             .display_mode(common.LegendDisplayMode.TABLE)
@@ -148,92 +172,53 @@ def timeseries_panel(
         .line_width(1)
         .fill_opacity(10)
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
 
 
 def table_panel(
     title: str, description: str, *targets: prom.Dataquery, unit: str = "short", width: int = 12
 ) -> table.Panel:
     """A table of instant values, one row per series."""
-    panel = (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(8)
-        .show_header(True)
-    )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _panel(
+        table.Panel(), title, description, targets, unit=unit, width=width, height=8
+    ).show_header(True)
 
 
 def bargauge_panel(
     title: str, description: str, *targets: prom.Dataquery, unit: str = "short", width: int = 12
 ) -> bargauge.Panel:
     """Horizontal bars, one per series (rankings, supply levels)."""
-    panel = (
-        bargauge.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(8)
+    return (
+        _panel(bargauge.Panel(), title, description, targets, unit=unit, width=width, height=8)
         .display_mode(common.BarGaugeDisplayMode.GRADIENT)
         .orientation(common.VizOrientation.HORIZONTAL)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
 
 
 def state_panel(
     title: str, description: str, *targets: prom.Dataquery, width: int = 12
 ) -> statetimeline.Panel:
     """Up/down over time, one band per series."""
-    panel = (
-        statetimeline.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .span(width)
-        .height(6)
+    return (
+        _panel(statetimeline.Panel(), title, description, targets, unit=None, width=width, height=6)
         .show_value(common.VisibilityMode.NEVER)
         .line_width(0)
         .fill_opacity(70)
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
 
 
 def heatmap_panel(
     title: str, description: str, *targets: prom.Dataquery, unit: str = "s", width: int = 24
 ) -> heatmap.Panel:
     """One row per series (e.g. per commune), coloured by value: spots slow places at a glance."""
-    panel = (
-        heatmap.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(10)
+    return (
+        _panel(heatmap.Panel(), title, description, targets, unit=unit, width=width, height=10)
         .calculate(False)
         .show_value(common.VisibilityMode.NEVER)
         .scale_distribution(
             common_builders.ScaleDistributionConfig().type(common.ScaleDistribution.LINEAR)
         )
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
 
 
 def histogram_panel(
@@ -245,27 +230,45 @@ def histogram_panel(
     width: int = 12,
 ) -> histogram.Panel:
     """How many series fall in each value band (Grafana counts the instant values)."""
-    panel = (
-        histogram.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(width)
-        .height(8)
+    return (
+        _panel(histogram.Panel(), title, description, targets, unit=unit, width=width, height=8)
         .bucket_size(bucket_size)
         .combine(True)
         .line_width(1)
         .fill_opacity(80)
     )
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+
+
+def probe_success_panel(tr: Tr, target: prom.Dataquery) -> statetimeline.Panel:
+    """The procedure-software probes' outcome over time (1 loaded, 0 failed)."""
+    return state_panel(
+        tr("Kiểm tra thành công", "Probe success"),
+        tr("1: trang tải tốt; 0: lỗi", "1: the page loaded fine; 0: failed"),
+        target,
+    )
 
 
 def row(title: str) -> dash.Row:
     """A section header."""
     return dash.Row(title)
+
+
+def province_dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    tr: Tr,
+    *,
+    commune: Literal["many", "one", "none"] = "many",
+) -> dash.Dashboard:
+    """A base_dashboard (``uid`` suffixed for tr's language) filtered by province, then by
+    several communes, exactly one, or none (the caller adds its own variables after)."""
+    board = base_dashboard(uid_for(uid, tr.lang), title, description, tr).with_variable(
+        province_variable(tr)
+    )
+    if commune == "none":
+        return board
+    return board.with_variable(commune_variable(tr, multi=commune == "many"))
 
 
 def base_dashboard(uid: str, title: str, description: str, tr: Tr) -> dash.Dashboard:

@@ -6,9 +6,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
     bargauge_panel,
-    base_dashboard,
-    commune_variable,
-    province_variable,
+    province_dashboard,
     query,
     row,
     selector,
@@ -16,7 +14,7 @@ from dashboards.panels import (
     table_panel,
     timeseries_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-printers"
 P = {"province_re": "$province", "commune_code_re": "$commune"}
@@ -27,8 +25,8 @@ def build(lang: Lang) -> dash.Dashboard:
     tr = Tr(lang)
     level = selector("printer_supply_level_percent", **P)
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Máy in và vật tư", "Printers and supplies"),
             tr(
                 "Mực sắp hết, máy in đang lỗi và số trang in của các xã",
@@ -36,8 +34,6 @@ def build(lang: Lang) -> dash.Dashboard:
             ),
             tr,
         )
-        .with_variable(province_variable(tr))
-        .with_variable(commune_variable(tr))
         .with_row(row(tr("Vật tư", "Supplies")))
         .with_panel(
             stat_panel(

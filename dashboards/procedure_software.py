@@ -5,16 +5,15 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
-    base_dashboard,
     heatmap_panel,
     label_variable,
-    province_variable,
+    province_dashboard,
     query,
     row,
     selector,
     timeseries_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-software"
 S = {"province_re": "$province", "target_re": "$target"}
@@ -25,16 +24,16 @@ def build(lang: Lang) -> dash.Dashboard:
     tr = Tr(lang)
     ok = selector("probe_success", **S)
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Phần mềm một cửa", "Procedure software"),
             tr(
                 "Thời gian tải, tỷ lệ lỗi và sự cố của hệ thống một cửa và Cổng DVC",
                 "Load time, error rate and outages of the one-stop systems",
             ),
             tr,
+            commune="none",
         )
-        .with_variable(province_variable(tr))
         .with_variable(
             label_variable(
                 "target",

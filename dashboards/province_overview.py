@@ -7,9 +7,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 
 from dashboards.panels import (
     bargauge_panel,
-    base_dashboard,
-    commune_variable,
-    province_variable,
+    province_dashboard,
     query,
     row,
     selector,
@@ -17,7 +15,7 @@ from dashboards.panels import (
     table_panel,
     timeseries_panel,
 )
-from dashboards.texts import Lang, Tr, uid_for
+from dashboards.texts import Lang, Tr
 
 UID = "cm-province"
 P = {"province_re": "$province"}
@@ -32,8 +30,8 @@ def build(lang: Lang) -> dash.Dashboard:
     probe_ok = selector("probe_success", **P)
     total = selector("probe_duration_seconds", **P, phase="total")
     return (
-        base_dashboard(
-            uid_for(UID, lang),
+        province_dashboard(
+            UID,
             tr("Tổng quan tỉnh", "Province overview"),
             tr(
                 "Tình trạng các xã, phần mềm một cửa và thiết bị của tỉnh",
@@ -41,8 +39,6 @@ def build(lang: Lang) -> dash.Dashboard:
             ),
             tr,
         )
-        .with_variable(province_variable(tr))
-        .with_variable(commune_variable(tr))
         .with_row(row(tr("Tình trạng xã", "Commune status")))
         .with_panel(
             stat_panel(

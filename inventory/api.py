@@ -259,9 +259,13 @@ def inventory_router(
     *,
     max_upload_bytes: int,
     config: InventoryConfig | None = None,
+    journal_days: float | None = None,
 ) -> APIRouter:
-    """The register's routes; ``require_admin`` is the collector's admin-token dependency."""
-    cfg = config or InventoryConfig()
+    """The register's routes; ``require_admin`` is the collector's admin-token dependency.
+    ``journal_days`` (the collector's journal retention) bounds the saturation read."""
+    cfg = config or (
+        InventoryConfig() if journal_days is None else InventoryConfig(journal_days=journal_days)
+    )
     router = APIRouter(
         prefix=PREFIX,
         tags=["inventory"],

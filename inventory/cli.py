@@ -75,6 +75,13 @@ def _store(ctx: typer.Context) -> Iterator[Engine]:
         engine.dispose()
 
 
+def _config(ctx: typer.Context) -> InventoryConfig:
+    """The data tables, with saturation read over the journal the collector keeps."""
+    source: _SettingsSource | None = ctx.obj
+    settings = source.settings() if source is not None else load_settings()
+    return InventoryConfig(journal_days=settings.journal_retention_days)
+
+
 def _console() -> Console:
     # No markup: register text (rooms, models) may hold brackets that rich would swallow.
     return Console(highlight=False, markup=False)
@@ -219,7 +226,7 @@ def show_ranking(
     """Thứ tự ưu tiên thay thế, kèm lý do (upgrade priority of assets still held, reasons)."""
     language = _lang(lang)
     day = parse_day(as_of)
-    config = InventoryConfig()
+    config = _config(ctx)
     try:
         with _store(ctx) as engine:
             scores = ranking(
@@ -286,7 +293,7 @@ def plan_command(
     language = _lang(lang)
     amount = parse_budget(budget)
     day = parse_day(as_of)
-    config = InventoryConfig()
+    config = _config(ctx)
     try:
         with _store(ctx) as engine:
             plan = budget_plan(
@@ -388,7 +395,7 @@ def export_command(
     """Xuất báo cáo ra tệp XLSX/CSV (write a report, Vietnamese or English headers)."""
     language = _lang(lang)
     fmt = _format_of(out)
-    config = InventoryConfig()
+    config = _config(ctx)
     now = SystemClock().now()
     try:
         with _store(ctx) as engine:

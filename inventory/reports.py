@@ -1,9 +1,9 @@
 """What the API and the CLI ask for: ranking, plan, asset detail and exports, from the store.
 
-Each function reads the stored register (and the device state, for reconciliation and measured
-failures), then calls the pure core (``wear``, ``priority``, ``plan``). The data tables (lives,
-prices, weights) are loaded once into an ``InventoryConfig`` and passed in, so tests and provinces
-can use their own.
+Each function reads the stored register (and the device state, for reconciliation, and its events,
+incidents and journal for measured failures and saturation), then calls the pure core (``wear``,
+``priority``, ``plan``). The data tables (lives, prices, weights) are loaded once into an
+``InventoryConfig`` and passed in, so tests and provinces can use their own.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from inventory.priority import (
 )
 from inventory.reconcile import Reconciliation, reconcile, reconciliation_sheets, seen_devices
 from inventory.register_io import register_sheet
-from inventory.signals import measured_signals
+from inventory.signals import DEFAULT_JOURNAL_DAYS, measured_signals
 from inventory.store import commune_names, get_asset, list_assets, local_date
 from inventory.tables import Lang, Sheet, to_csv, to_xlsx
 from inventory.wear import WearSchedule, wear_schedule, wear_sheet
@@ -44,6 +44,8 @@ class InventoryConfig:
     prices: PriceTable = field(default_factory=load_price_table)
     priority: PriorityConfig = field(default_factory=load_priority_config)
     plan: PlanSettings = field(default_factory=PlanSettings)
+    # How far back saturation is read from the journal: the collector's journal_retention_days.
+    journal_days: float = DEFAULT_JOURNAL_DAYS
 
 
 class Report(StrEnum):
@@ -79,11 +81,16 @@ class Evidence:
     signals: dict[str, AssetSignals]
 
 
-def gather(engine: Engine, now: datetime, commune_code: str | None = None) -> Evidence:
-    """Read the register and the device state once for a report."""
+def gather(
+    engine: Engine,
+    now: datetime,
+    commune_code: str | None = None,
+    journal_days: float = DEFAULT_JOURNAL_DAYS,
+) -> Evidence:
+    """Read the register, the device state and its journal once for a report."""
     assets = list_assets(engine, commune_code=commune_code)
     result = reconcile(assets, seen_devices(engine, commune_code))
-    return Evidence(assets, result, measured_signals(engine, result.matched, now))
+    return Evidence(assets, result, measured_signals(engine, result.matched, now, journal_days))
 
 
 def ranking(
@@ -95,7 +102,7 @@ def ranking(
     commune_code: str | None = None,
 ) -> list[PriorityScore]:
     """Priority scores of the assets still held, highest first (ties by tag)."""
-    evidence = gather(engine, now, commune_code)
+    evidence = gather(engine, now, commune_code, config.journal_days)
     scores = score_assets(
         evidence.assets,
         config.tables,
@@ -117,7 +124,7 @@ def budget_plan(
 ) -> Plan:
     """The replacements that maximise total priority within ``budget`` VND (coverage first)."""
     day = as_of or local_date(now)
-    evidence = gather(engine, now)
+    evidence = gather(engine, now, journal_days=config.journal_days)
     scores = score_assets(
         evidence.assets, config.tables, as_of=day, signals=evidence.signals, config=config.priority
     )
@@ -151,7 +158,7 @@ def asset_detail(
     """The register line, its wear per fiscal year and its priority with every term."""
     asset = get_asset(engine, asset_tag)
     day = local_date(now)
-    evidence = gather(engine, now, asset.commune_code)
+    evidence = gather(engine, now, asset.commune_code, config.journal_days)
     wear = wear_schedule(asset, config.tables, as_of=day)
     score = None
     if asset.in_service:
@@ -179,7 +186,7 @@ def report_sheets(
         return [wear_sheet(schedules, lang=lang)]
     if report is Report.RANKING:
         return [priority_sheet(ranking(engine, config, now=now), lang=lang)]
-    evidence = gather(engine, now)
+    evidence = gather(engine, now, journal_days=config.journal_days)
     return reconciliation_sheets(evidence.reconciliation, lang=lang)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,11 +147,18 @@ async def in_process_collector(
 class CollectorProcess:
     """``python -m collector serve`` as a child process on a fixed loopback port (restartable)."""
 
+    scheme = "http"
+
     def __init__(
-        self, database_url: str, data_dir: Path, env: Mapping[str, str] | None = None
+        self,
+        database_url: str,
+        data_dir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         self._cmd = [
             sys.executable,
             "-m",
@@ -165,6 +173,7 @@ class CollectorProcess:
             "--port",
             str(self.port),
             "--no-migrate",
+            *extra_args,
         ]
         self._env = {**os.environ, "COMMUNE_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -183,9 +192,21 @@ class CollectorProcess:
         if self.proc.poll() is not None:
             raise RuntimeError(f"collector exited: {self.log.read_text()[-2000:]}")
         try:
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            return (
+                httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify()).status_code == 200
+            )
         except httpx.TransportError:
             return False
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What clients verify this collector's certificate with (the default; unused over HTTP)."""
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no graceful shutdown."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), then by force."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -23,6 +25,8 @@ from collector.schema import communes
 from tests.fakes import FakeClock
 
 HEARTBEAT = 60.0
+# A vendor (the ISP) technicians' bearer token for the ticket API; routing holds its SHA-256.
+ISP_TOKEN = "isp-technician-token"
 
 
 def pc(
@@ -220,3 +224,17 @@ class World:
                     .order_by(tickets.c.id)
                 ).all()
             )
+
+
+def routing_with_isp_token(tmp_path: Path) -> Path:
+    """The bundled routing with a bearer token for the ISP's technicians (for the JSON API)."""
+    bundled = (Path(__file__).parents[2] / "alerts" / "routing.yaml").read_text(encoding="utf-8")
+    digest = hashlib.sha256(ISP_TOKEN.encode()).hexdigest()
+    text = bundled.replace(
+        "    escalate_to: so-khcn\n  motcua-vendor:",
+        f"    escalate_to: so-khcn\n    token_sha256: {digest}\n  motcua-vendor:",
+    )
+    assert text != bundled
+    path = tmp_path / "routing.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,25 +14,15 @@ from alerts.routing import load_routing
 from collector.api import create_app
 from collector.service import build_service
 from collector.settings import Settings
-from tests.alerts.support import World, pc, printer, router
+from tests.alerts.support import ISP_TOKEN, World, pc, printer, router, routing_with_isp_token
 
-ISP_TOKEN = "isp-technician-token"
 ADMIN = {"Authorization": "Bearer admin-secret"}
 ISP = {"Authorization": f"Bearer {ISP_TOKEN}"}
 
 
 @pytest.fixture
 def routing_file(tmp_path: Path) -> Path:
-    bundled = (Path(__file__).parents[2] / "alerts" / "routing.yaml").read_text(encoding="utf-8")
-    digest = hashlib.sha256(ISP_TOKEN.encode()).hexdigest()
-    text = bundled.replace(
-        "    escalate_to: so-khcn\n  motcua-vendor:",
-        f"    escalate_to: so-khcn\n    token_sha256: {digest}\n  motcua-vendor:",
-    )
-    assert text != bundled
-    path = tmp_path / "routing.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return routing_with_isp_token(tmp_path)
 
 
 @pytest.fixture

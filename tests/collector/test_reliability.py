@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,66 +17,11 @@ from agent.spool import Spool
 from agent.wire import DeviceReport
 from collector import agents
 from collector.schema import journal
+from tests.agent.support import CollectorProcess
 from tests.collector.builders import pc_device
-from tests.services import free_port
 
 AGENTS = 6
 REPORTS_PER_AGENT = 120
-
-
-class CollectorProcess:
-    """``commune-monitor serve`` as a child process on a loopback port."""
-
-    def __init__(self, database_url: str, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._cmd = [
-            sys.executable,
-            "-m",
-            "collector",
-            "--database-url",
-            database_url,
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-            "serve",
-            "--port",
-            str(self.port),
-            "--no-migrate",
-        ]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "collector.log"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL, stderr=log)
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while datetime.now(UTC) < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"collector exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            # Polling a child process for readiness, not waiting for simulated time to pass.
-            asyncio.run(asyncio.sleep(0.1))
-        raise RuntimeError("collector did not become ready in 30 s")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 @pytest.fixture

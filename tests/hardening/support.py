@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import ssl
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +10,7 @@ from pathlib import Path
 import httpx
 import trustme
 
-from tests.agent.support import ADMIN_TOKEN, wait_until
-from tests.services import free_port
+from tests.agent.support import ADMIN_TOKEN, CollectorProcess
 
 
 @dataclass(frozen=True)
@@ -47,8 +43,10 @@ def make_pki(folder: Path) -> TestPki:
     return pki
 
 
-class HttpsCollector:
+class HttpsCollector(CollectorProcess):
     """``python -m collector serve --ssl-certfile --ssl-keyfile`` on a loopback port."""
+
+    scheme = "https"
 
     def __init__(
         self,
@@ -60,49 +58,22 @@ class HttpsCollector:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.pki = pki
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self._cmd = [
-            sys.executable,
-            "-m",
-            "collector",
-            "--database-url",
+        super().__init__(
             database_url,
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-            "serve",
-            "--port",
-            str(self.port),
-            "--no-migrate",
-            "--ssl-certfile",
-            str(pki.cert_pem),
-            "--ssl-keyfile",
-            str(pki.key_pem),
-            *extra_args,
-        ]
-        self._env = {**os.environ, "COMMUNE_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "collector.log"
+            data_dir,
+            env,
+            extra_args=[
+                "--ssl-certfile",
+                str(pki.cert_pem),
+                "--ssl-keyfile",
+                str(pki.key_pem),
+                *extra_args,
+            ],
+        )
 
-    def start(self) -> None:
-        """Start and wait until /readyz answers over HTTPS."""
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self._cmd, stdout=subprocess.DEVNULL, stderr=log, env=self._env
-            )
-        wait_until(self._ready, 30, f"collector on {self.url} ready")
-
-    def _ready(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"collector exited: {self.log.read_text()[-2000:]}")
-        try:
-            response = httpx.get(f"{self.url}/readyz", timeout=1, verify=self.pki.client_context())
-        except httpx.TransportError:
-            return False
-        return response.status_code == 200
+    def verify(self) -> ssl.SSLContext:
+        """Only the test CA is trusted."""
+        return self.pki.client_context()
 
     def admin(self) -> httpx.Client:
         """An admin client that verifies the server against the test CA."""
@@ -112,14 +83,3 @@ class HttpsCollector:
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             timeout=10,
         )
-
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM), then by force; only the process this object started."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None

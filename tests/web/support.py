@@ -9,7 +9,6 @@ printer vendor's ticket), an asset register for finance, and the users ``admin``
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,20 @@ from inventory.register_io import register_sheet
 from inventory.sample_register import generate_register
 from inventory.store import import_register
 from inventory.tables import to_xlsx
-from tests.alerts.support import HEARTBEAT, World, pc, printer, router
+from tests.alerts.support import (
+    HEARTBEAT,
+    World,
+    pc,
+    printer,
+    router,
+    routing_with_isp_token,
+)
 from tests.conftest import TEST_PROVINCE
 from web import accounts
 from web.accounts import Role
 
 PASSWORD = "mật-khẩu-đủ-dài"
 BASE = "https://collector"  # https: the session cookie is Secure
-ISP_TOKEN = "isp-technician-token"
 USERS: dict[str, tuple[Role, str | None]] = {
     "admin": (Role.ADMIN, None),
     "dost": (Role.DOST, None),
@@ -69,20 +74,6 @@ class Province:
             return str(
                 conn.execute(select(tickets.c.state).where(tickets.c.id == ticket_id)).scalar_one()
             )
-
-
-def routing_with_isp_token(tmp_path: Path) -> Path:
-    """The bundled routing with a bearer token for the ISP's technicians (for the JSON API)."""
-    bundled = (Path(__file__).parents[2] / "alerts" / "routing.yaml").read_text(encoding="utf-8")
-    digest = hashlib.sha256(ISP_TOKEN.encode()).hexdigest()
-    text = bundled.replace(
-        "    escalate_to: so-khcn\n  motcua-vendor:",
-        f"    escalate_to: so-khcn\n    token_sha256: {digest}\n  motcua-vendor:",
-    )
-    assert text != bundled
-    path = tmp_path / "routing.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def build_province(engine: Engine, tmp_path: Path) -> Province:

@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
 from collector.settings import Settings
-from tests.web.support import BASE, ISP_TOKEN, PASSWORD, Province, console_app
+from tests.alerts.support import ISP_TOKEN
+from tests.web.support import BASE, PASSWORD, Province, console_app
 from tests.web.support import csrf_token as _csrf
 from tests.web.support import login as _login
 from web import accounts

@@ -10,33 +10,21 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from collector.api import create_app
-from collector.cli import BUNDLED_UNITS
 from collector.service import build_service
 from collector.settings import Settings
-from collector.sim import generate_fleet, parse_scenario
-from tests.collector.sim.harness import simulated
+from tests.collector.sim.harness import fibre_cut, simulated
 from tests.fakes import FakeClock
 from web import accounts
 from web.accounts import Role
 
 PASSWORD = "mật khẩu thử nghiệm"
-LINK_DOWN = """
-name: fibre cut
-faults:
-  - id: cut
-    type: link_down
-    start: 5m
-    duration: 1h
-    target: {scope: commune, commune: 1}
-"""
 
 
 async def test_overview_shows_the_commune_the_scenario_took_down(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    fleet = generate_fleet(BUNDLED_UNITS, "37", seed=5, max_communes=2)
     clock = FakeClock()
-    resolved = parse_scenario(LINK_DOWN, "cut.yaml").resolve(fleet, clock.now())
+    fleet, resolved = fibre_cut("1h", clock)
     cut, other = fleet.communes[1].code, fleet.communes[0].code
     settings = settings.model_copy(update={"heartbeat_seconds": 60.0})
     async with simulated(

@@ -12,10 +12,27 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from collector.api import create_app
+from collector.cli import BUNDLED_UNITS
 from collector.service import CollectorService, build_service
 from collector.settings import Settings
-from collector.sim import Driver, Fault, Fleet
+from collector.sim import Driver, Fault, Fleet, ResolvedScenario, generate_fleet, parse_scenario
 from tests.fakes import FakeClock
+
+
+def fibre_cut(duration: str, clock: FakeClock) -> tuple[Fleet, ResolvedScenario]:
+    """A two-commune fleet and a scenario cutting the second commune's link from minute 5 for
+    ``duration`` (scenario syntax, e.g. ``10m``), pinned to ``clock``'s now."""
+    fleet = generate_fleet(BUNDLED_UNITS, "37", seed=5, max_communes=2)
+    scenario = f"""
+name: fibre cut
+faults:
+  - id: cut
+    type: link_down
+    start: 5m
+    duration: {duration}
+    target: {{scope: commune, commune: 1}}
+"""
+    return fleet, parse_scenario(scenario, "cut.yaml").resolve(fleet, clock.now())
 
 
 @dataclass

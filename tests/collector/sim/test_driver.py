@@ -10,28 +10,17 @@ from sqlalchemy import Engine, func, select
 from collector.cli import BUNDLED_UNITS
 from collector.schema import device_state, journal
 from collector.settings import Settings
-from collector.sim import generate_fleet, load_scenario, parse_scenario
+from collector.sim import generate_fleet, load_scenario
 from collector.sim.truth import compare, observed_symptoms, read_journal
-from tests.collector.sim.harness import simulated
+from tests.collector.sim.harness import fibre_cut, simulated
 from tests.fakes import FakeClock
-
-LINK_DOWN = """
-name: fibre cut
-faults:
-  - id: cut
-    type: link_down
-    start: 5m
-    duration: 10m
-    target: {scope: commune, commune: 1}
-"""
 
 
 async def test_link_down_spools_then_replays_every_report_exactly_once(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    fleet = generate_fleet(BUNDLED_UNITS, "37", seed=5, max_communes=2)
     clock = FakeClock()
-    resolved = parse_scenario(LINK_DOWN, "cut.yaml").resolve(fleet, clock.now())
+    fleet, resolved = fibre_cut("10m", clock)
     cut = fleet.communes[1].code
     async with simulated(
         settings, engine, fleet, tmp_path, faults=resolved.faults, clock=clock

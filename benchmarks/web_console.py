@@ -13,10 +13,9 @@ has its own benchmark): what is timed is the page. It then times, in process thr
 * the reference: ``GET /metrics`` of the same collector over the same 5,000 devices, the hot
   path Prometheus scrapes every 15 s, so the ratio says how heavy the page is against it.
 
-    python -m benchmarks.web [--repeat 20] [--database-url URL]
+    python -m benchmarks.web_console [--repeat 20] [--database-url URL]
 
-(Run it as a module from the repository root: as a script, this file's folder would come first on
-``sys.path`` and its own name would shadow the ``web`` package.)
+(Run it as a module from the repository root, so that the project's packages are importable.)
 """
 
 from __future__ import annotations
