@@ -22,7 +22,7 @@ from tests.agent.snmp.support import (
     samples_named,
     value_of,
 )
-from tests.services import SHARED
+from tests.services import SHARED, missing_service
 
 RECORDINGS = SHARED / "snmp"
 
@@ -30,7 +30,7 @@ RECORDINGS = SHARED / "snmp"
 @pytest.fixture(autouse=True)
 def _recordings() -> None:
     if not RECORDINGS.is_dir():
-        pytest.skip(f"no recordings in {RECORDINGS}")
+        missing_service(f"the shared SNMP recordings in {RECORDINGS}")
 
 
 def target(community: str, **options: Any) -> dict[str, Any]:
