@@ -1,16 +1,19 @@
-"""``commune-agent``: enrol a PC, run the agent service, check the PC once, show its status."""
+"""``commune-agent``: enrol a PC, run the agent service, check the PC once, show its status.
+
+``run`` (the service) only parses here: on POSIX the process then becomes ``agent.service``,
+which imports neither typer nor pydantic-settings (see that module).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import signal
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -19,12 +22,15 @@ import typer
 from pydantic import ValidationError
 
 from agent.errors import AgentError, EnrolError, IdentityError, NotEnrolled
+from agent.logs import setup_logging
 from agent.settings import AgentSettings, load_settings
 
 if TYPE_CHECKING:
     from agent.agent_config import AgentConfig
     from agent.identity import Identity
     from agent.runner import CheckRun
+
+log = logging.getLogger(__name__)
 
 # Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset needs no tz database
 # (Windows Python ships none).
@@ -45,9 +51,12 @@ app = typer.Typer(
 
 @dataclass
 class _Context:
-    config_file: Path | None
-    overrides: dict[str, Any]
-    log_level: str | None
+    config_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    log_level: str | None = None
+    # Set by main(), the real program: ``run`` may then replace the process (agent.service).
+    # Typer's test runner invokes ``app`` directly and keeps everything in its own process.
+    exec_service: bool = False
 
     def settings(self) -> AgentSettings:
         try:
@@ -64,42 +73,13 @@ class _Context:
             _fail(f"--config: {self.config_file} is not a valid TOML file: {exc}")
         except OSError as exc:
             _fail(f"--config: cannot read {self.config_file}: {exc.strerror or exc}")
-        _setup_logging(self.log_level or settings.log_level)
+        setup_logging(self.log_level or settings.log_level)
         return settings
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=code)
-
-
-# Attributes every LogRecord has; anything else came in through ``extra=`` and is printed.
-_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-
-
-class _FieldsFormatter(logging.Formatter):
-    """``time level logger: message key=value ...``: the constant message, then its fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        fields = [
-            f"{key}={value!r}" if isinstance(value, str) and " " in value else f"{key}={value}"
-            for key, value in vars(record).items()
-            if key not in _RECORD_FIELDS
-        ]
-        return f"{line} {' '.join(fields)}" if fields else line
-
-
-def _setup_logging(level: str) -> None:
-    root = logging.getLogger()
-    if root.handlers:
-        return  # configured already (a test harness, or an embedding program)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_FieldsFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    # apscheduler logs every job run at INFO: thousands of lines a day for nothing.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @app.callback()
@@ -132,7 +112,10 @@ def main_options(
     ] = None,
 ) -> None:
     """Global options, shared by every command."""
-    ctx.obj = _Context(config, {"data_dir": data_dir, "log_level": log_level}, log_level)
+    obj = ctx.ensure_object(_Context)
+    obj.config_file = config
+    obj.overrides = {"data_dir": data_dir, "log_level": log_level}
+    obj.log_level = log_level
 
 
 # ---------------------------------------------------------------------------- enrol
@@ -179,7 +162,7 @@ def enrol(
 ) -> None:
     """Join this PC to the province collector and store its identity (owner-only file)."""
     from agent.identity import enrol as do_enrol
-    from agent.settings import tls_verify
+    from agent.settings import tls_context
 
     settings = ctx.ensure_object(_Context).settings()
     path = settings.identity_path
@@ -191,7 +174,7 @@ def enrol(
     if ca_file is not None and not ca_file.is_file():
         _fail(f"--ca-file: {ca_file} does not exist")
     try:
-        verify = tls_verify(settings, ca_file)
+        verify = tls_context(settings, ca_file)
         identity = asyncio.run(
             do_enrol(
                 server,
@@ -223,30 +206,6 @@ def _load_identity(settings: AgentSettings) -> Identity:
         return load_identity(settings.identity_path)
     except IdentityError as exc:
         _fail(str(exc), EXIT_FAILED)
-
-
-async def _serve(settings: AgentSettings, identity: Identity, max_seconds: float | None) -> None:
-    from agent.runner import AgentRunner, make_client
-
-    loop = asyncio.get_running_loop()
-    # Checks use worker threads for blocking OS calls; a few are enough, and fewer threads
-    # mean fewer malloc arenas and stacks on a 4 GB PC.
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent"))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            # Windows: no loop signal handlers. NSSM and the console send Ctrl+C (SIGINT).
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
-    if max_seconds:
-        loop.call_later(max_seconds, stop.set)
-    async with make_client(settings, identity) as client:
-        runner = AgentRunner(settings, identity, client=client)
-        try:
-            await runner.run(stop)
-        finally:
-            runner.close()
 
 
 @dataclass(frozen=True)
@@ -309,11 +268,24 @@ def run(
     """
     if once and max_seconds is not None:
         _fail("--once and --max-seconds cannot be used together")
-    settings = ctx.ensure_object(_Context).settings()
+    obj = ctx.ensure_object(_Context)
+    settings = obj.settings()
     identity = _load_identity(settings)
+    if not once and obj.exec_service and os.name == "posix" and sys.executable:
+        from agent.service import exec_service
+
+        try:
+            exec_service(settings, max_seconds)  # on success this process image is gone
+        except OSError as exc:
+            log.warning(
+                "cannot start a separate service process; running in this one",
+                extra={"error": str(exc)},
+            )
     try:
         if not once:
-            asyncio.run(_serve(settings, identity, max_seconds))
+            from agent.service import serve
+
+            asyncio.run(serve(settings, identity, max_seconds))
             return
         outcome = asyncio.run(_once(settings, identity))
     except (OSError, AgentError, sqlite3.Error) as exc:
@@ -678,4 +650,4 @@ def _keep_httpx_cli_out() -> None:
 def main() -> None:
     """Entry point of the ``commune-agent`` console script."""
     _keep_httpx_cli_out()
-    app()
+    app(obj=_Context(exec_service=True))

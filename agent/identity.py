@@ -13,8 +13,8 @@ import ssl
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +29,9 @@ from agent.checks.base import Clock, SystemClock
 from agent.errors import EnrolError, IdentityUnreadable, NotEnrolled
 from agent.files import is_private, write_atomic
 from agent.settings import check_server_url
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,9 @@ async def enrol(
 
     ``ca_file`` (an absolute path) is stored with the identity so that ``run`` keeps pinning it.
     """
+    # Only enrolment (a technician's one-off command) uses httpx; the service does not load it.
+    import httpx
+
     try:
         server_url = check_server_url(server_url)
     except ValueError as exc:

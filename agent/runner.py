@@ -27,17 +27,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from pydantic import ValidationError
 
 from agent.agent_config import AgentConfig, CheckSpec, default_agent_config
 from agent.checks import check_class
 from agent.checks.base import Check, Clock, SystemClock
 from agent.checks.common import pc_device_id
+from agent.collector_client import (
+    CollectorClient,
+    CollectorUnreachable,
+    UrllibCollectorClient,
+    as_collector_client,
+)
 from agent.errors import ConfigRejected
 from agent.identity import Identity, agent_version
 from agent.sender import Backoff, Sender, SendError
-from agent.settings import AgentSettings, tls_verify
+from agent.settings import AgentSettings, tls_context
 from agent.spool import Spool
 from agent.state import (
     AgentState,
@@ -50,6 +55,7 @@ from agent.state import (
 from agent.wire import DeviceKind, DeviceReport, Event, Report, Sample, Severity
 
 if TYPE_CHECKING:
+    import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
@@ -147,16 +153,13 @@ class SendOutcome:
     retry_in: float = 0.0
 
 
-def make_client(settings: AgentSettings, identity: Identity) -> httpx.AsyncClient:
-    """The HTTP client to the collector: TLS verified (or pinned), bounded timeouts."""
-    return httpx.AsyncClient(
-        base_url=settings.server_url or identity.server_url,
-        verify=tls_verify(settings, identity.ca_file),
-        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
+def make_client(settings: AgentSettings, identity: Identity) -> CollectorClient:
+    """The service's client to the collector: TLS verified (or pinned), a bounded timeout."""
+    return UrllibCollectorClient(
+        settings.server_url or identity.server_url,
+        ssl_context=tls_context(settings, identity.ca_file),
+        timeout=settings.http_timeout_seconds,
         headers={"User-Agent": f"commune-agent/{agent_version()}"},
-        # One connection is plenty; expire idle ones before uvicorn's 5 s keep-alive does, so a
-        # POST never goes out on a connection the server is closing.
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=4.0),
     )
 
 
@@ -168,17 +171,20 @@ class AgentRunner:
         settings: AgentSettings,
         identity: Identity,
         *,
-        client: httpx.AsyncClient,
+        client: CollectorClient | httpx.AsyncClient,
         clock: Clock | None = None,
         spool: Spool | None = None,
         config: AgentConfig | None = None,
         check_factory: CheckFactory | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        """``config``: run this instead of the cached central (or default) configuration."""
+        """``config``: run this instead of the cached central (or default) configuration.
+
+        ``client``: the service passes ``make_client``'s; tests an httpx client on their transport.
+        """
         self.settings = settings
         self.identity = identity
-        self._client = client
+        self._client = as_collector_client(client)
         self._clock: Clock = clock or SystemClock()
         self.spool = spool or Spool(
             settings.spool_path,
@@ -187,7 +193,7 @@ class AgentRunner:
         )
         self.sender = Sender(
             self.spool,
-            client,
+            self._client,
             agent_id=identity.agent_id,
             token=identity.agent_token.get_secret_value(),
             clock=self._clock,
@@ -298,13 +304,13 @@ class AgentRunner:
             response = await self._client.get(
                 f"/api/v1/agents/{self.identity.agent_id}/config", headers=headers
             )
-        except httpx.RequestError as exc:
+        except CollectorUnreachable as exc:
             # Connectivity is the sender's story (it records and backs off); just try next poll.
-            log.debug("config poll failed", extra={"error": f"{exc.__class__.__name__}: {exc}"})
+            log.debug("config poll failed", extra={"error": str(exc)})
             return False
         if response.status_code == 304:
             return False
-        etag = response.headers.get("ETag")
+        etag = response.header("ETag")
         if response.status_code != 200:
             log.warning(
                 "config poll refused",
@@ -644,7 +650,7 @@ class AgentRunner:
             "agent started",
             extra={
                 "agent_id": self.identity.agent_id,
-                "server": str(self._client.base_url),
+                "server": self._client.base_url,
                 "checks": ",".join(self.check_names),
             },
         )

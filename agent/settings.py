@@ -2,6 +2,11 @@
 
 These are the few things a PC must know before it can reach the collector (where to keep its
 state, how to trust the server). What to measure comes from the central configuration instead.
+
+``AgentSettings`` is a plain frozen model; ``load_settings`` merges the sources with
+pydantic-settings, imported only there. ``commune-agent run`` resolves the settings in the CLI
+process and hands them to the service as JSON (``agent.service``), so the long-running process
+never imports pydantic-settings and what it pulls in (dotenv, argparse, ~3.4 MiB resident).
 """
 
 from __future__ import annotations
@@ -13,13 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.wire import MAX_REPORTS_PER_BATCH, DeviceId
 
@@ -58,10 +57,13 @@ def check_server_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
-class AgentSettings(BaseSettings):
+ENV_PREFIX = "COMMUNE_AGENT_"
+
+
+class AgentSettings(BaseModel):
     """Everything a counter PC's agent can be told locally; built once in main() and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="COMMUNE_AGENT_", extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -159,49 +161,62 @@ class AgentSettings(BaseSettings):
         """The last central configuration applied, so a restart during an outage keeps it."""
         return self.data_dir / "central-config.json"
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
-
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> AgentSettings:
     """Settings from a TOML file (the named one, else the default one if present), the
     environment and explicit overrides (CLI options; None means not given)."""
+    from pydantic_settings import (
+        BaseSettings,
+        PydanticBaseSettingsSource,
+        SettingsConfigDict,
+        TomlConfigSettingsSource,
+    )
+
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if config_file is None:
         default = default_config_file()
         config_file = default if default.is_file() else None
     elif not config_file.is_file():
         raise FileNotFoundError(f"settings file {config_file} does not exist")
-    if config_file is None:
-        return AgentSettings(**overrides)
-    bound = type(
-        "FileAgentSettings",
-        (AgentSettings,),
-        {
-            "model_config": SettingsConfigDict(
-                **{**AgentSettings.model_config, "toml_file": config_file}
-            )
-        },
-    )
-    settings: AgentSettings = bound(**overrides)
-    return settings
+
+    class SourcedAgentSettings(AgentSettings, BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX, extra="forbid", frozen=True, toml_file=config_file
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+            if config_file is not None:
+                sources += (TomlConfigSettingsSource(settings_cls),)
+            return sources
+
+    merged = SourcedAgentSettings(**overrides)
+    # A plain AgentSettings: what the service is handed as JSON validates into the same type.
+    return AgentSettings.model_validate(dict(merged))
 
 
-def tls_verify(settings: AgentSettings, ca_file: Path | None = None) -> ssl.SSLContext | bool:
-    """What httpx's ``verify=`` gets: off, a context trusting only the pinned CA, or on."""
+def tls_context(settings: AgentSettings, ca_file: Path | None = None) -> ssl.SSLContext:
+    """The one TLS context of every request to the collector (enrolment, sends, config polls).
+
+    The system's trust store (OpenSSL's default paths, ``SSL_CERT_FILE``; the Windows certificate
+    store), or only the pinned CA file; with ``verify_tls`` off, no verification (a lab only).
+    """
     if not settings.verify_tls:
-        return False
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        return unverified
     pinned = settings.ca_file or ca_file
     if pinned is None:
-        return True
+        return ssl.create_default_context()
     if not pinned.is_file():
         raise FileNotFoundError(f"ca_file {pinned} does not exist")
     return ssl.create_default_context(cafile=str(pinned))

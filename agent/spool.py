@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_AGE = timedelta(days=14)
+# SQLite's page cache, in KiB (its default is 2 MiB per connection). Reads are sequential and the
+# OS caches the file anyway; after an outage a full default cache would stay resident.
+CACHE_KIB = 512
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Spool:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS reports (
@@ -166,24 +170,38 @@ class Spool:
         A report whose stored body no longer decodes is removed and counted as dropped: left in
         place it would block every later report forever.
         """
+        return [report for _, _, report in self._pending(limit, keep=True) if report is not None]
+
+    def pending_json(self, limit: int) -> list[tuple[int, bytes]]:
+        """Like ``pending``, as (seq, the report's JSON): what the sender puts in a batch.
+
+        Each body is still validated (a damaged one is dropped and counted), but one at a time:
+        a batch of 200 reports never has 200 reports' objects alive together.
+        """
+        return [(seq, raw) for seq, raw, _ in self._pending(limit, keep=False)]
+
+    def _pending(self, limit: int, *, keep: bool) -> list[tuple[int, bytes, Report | None]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, body FROM reports ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
-            reports: list[Report] = []
+            found: list[tuple[int, bytes, Report | None]] = []
             damaged: list[tuple[int, int]] = []
             for seq, body in rows:
                 try:
-                    reports.append(Report.model_validate_json(zlib.decompress(body)))
+                    raw = zlib.decompress(body)
+                    report = Report.model_validate_json(raw)
                 except (zlib.error, ValidationError, TypeError) as exc:
                     log.error(
                         "spooled report is damaged; dropping it",
                         extra={"seq": seq, "error": str(exc)[:200]},
                     )
                     damaged.append((int(seq), len(body) if isinstance(body, bytes) else 0))
+                    continue
+                found.append((int(seq), raw, report if keep else None))
             if damaged:
                 self._drop_damaged(damaged)
-        return reports
+        return found
 
     def _drop_damaged(self, damaged: list[tuple[int, int]]) -> None:
         self._db.execute("BEGIN IMMEDIATE")

@@ -97,8 +97,9 @@ class DeviceReport(_Frozen):
     @model_validator(mode="after")
     def _no_reserved_labels(self) -> DeviceReport:
         for index, sample in enumerate(self.samples):
-            clash = RESERVED_LABELS.intersection(sample.labels)
-            if clash:
+            # isdisjoint first: this runs for every sample the province sends, and clashes are rare.
+            if sample.labels and not RESERVED_LABELS.isdisjoint(sample.labels):
+                clash = RESERVED_LABELS.intersection(sample.labels)
                 raise ValueError(
                     f"samples.{index}.labels: {', '.join(sorted(clash))} is reserved for the "
                     "collector"

@@ -43,6 +43,7 @@ class TicketOut(BaseModel):
     problem_class: str
     commune_code: str | None
     device_id: str | None
+    system: str | None
     owner: str
     route: str | None
     unrouted: bool
@@ -117,10 +118,13 @@ def alerts_router(
         commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
         owner: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        system: Annotated[str | None, Query(max_length=64, description="systems.yaml id")] = None,
     ) -> list[dict[str, Any]]:
         """Tickets, newest first, filtered; a vendor sees its own only."""
-        where = tickets.TicketFilter(state, problem_class, commune_code, owner, limit, offset)
+        where = tickets.TicketFilter(
+            state, problem_class, commune_code, owner, limit, offset, system
+        )
         return await run_in_threadpool(tickets.list_tickets, engine, where, scope=who.scope)
 
     @router.get("/tickets/{ticket_id}", response_model=TicketOut)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from alerts.desk import Desk
 from alerts.errors import AlertsError
 from alerts.routing import load_routing
 from alerts.rules import load_rules
+from alerts.systems import load_systems
 from alerts.text import local_time
 from collector.db import make_engine
 from collector.settings import Settings, load_settings
@@ -90,6 +92,9 @@ def list_command(
     problem_class: Annotated[str | None, typer.Option("--class", help="Problem class.")] = None,
     commune: Annotated[str | None, typer.Option(help="Commune code (5 digits).")] = None,
     owner: Annotated[str | None, typer.Option(help="Owner id from routing.yaml.")] = None,
+    system: Annotated[
+        str | None, typer.Option(help="Central system id from systems.yaml (software tickets).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     lang: Lang = "vi",
@@ -99,7 +104,8 @@ def list_command(
         _fail(f"--state: {state!r} is not one of {', '.join(tickets.STATES)}")
     with _session(ctx) as (engine, _desk):
         rows = tickets.list_tickets(
-            engine, tickets.TicketFilter(state, problem_class, commune, owner, limit)
+            engine,
+            tickets.TicketFilter(state, problem_class, commune, owner, limit, system=system),
         )
     for row in rows:
         if as_json:
@@ -174,15 +180,32 @@ def reopen_command(
 
 @app.command("check-rules")
 def check_rules_command(
-    rules: Annotated[Path | None, typer.Option(help="rules.yaml to check.")] = None,
-    routing: Annotated[Path | None, typer.Option(help="routing.yaml to check.")] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="rules.yaml to check (default: the bundled one).")
+    ] = None,
+    routing: Annotated[
+        Path | None, typer.Option(help="routing.yaml to check (default: the bundled one).")
+    ] = None,
+    systems: Annotated[
+        Path | None, typer.Option(help="systems.yaml to check (default: the bundled one).")
+    ] = None,
 ) -> None:
-    """Kiểm tra tệp luật và định tuyến (validate rules and routing files)."""
+    """Kiểm tra tệp luật, định tuyến và hệ thống (validate rules, routing and systems files).
+
+    Also resolves every channel's ${VARIABLES} from this shell's environment: a variable not
+    set is an error naming the owner, the channel and the variable (never a value).
+    """
     try:
         loaded = load_rules(rules)
         routes = load_routing(routing)
+        central = load_systems(systems)
+        routes.check_systems(central.ids, central.source)
     except AlertsError as exc:
         _fail(str(exc))
+    problems = routes.check_environment(os.environ)
+    if problems:
+        _fail("\n".join(problems))
     typer.echo(
-        f"ok: {len(loaded.rules)} rules, {len(routes.owners)} owners, {len(routes.routes)} routes"
+        f"ok: {len(loaded.rules)} rules, {len(routes.owners)} owners, {len(routes.routes)} routes, "
+        f"{len(central.systems)} systems"
     )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from alerts.notify import digest_due
-from alerts.routing import Decision, Routing
+from alerts.routing import Routing
 from alerts.rules import Rules
 from alerts.schema import alerts, incidents, outbox, ticket_history, tickets
 from alerts.text import TicketText, render
@@ -38,6 +38,10 @@ class Symptom:
     evidence: dict[str, Any]
     signal_vi: str = ""
     signal_en: str = ""
+    # The central system (systems.yaml id) of a software incident, and its names for the text.
+    system: str | None = None
+    system_vi: str = ""
+    system_en: str = ""
 
 
 class Desk:
@@ -93,6 +97,7 @@ class Desk:
                     commune_code=symptom.commune_code,
                     device_id=symptom.device_id,
                     device_kind=symptom.device_kind,
+                    system=symptom.system,
                     signal=symptom.signal,
                     started_at=symptom.started_at,
                     ended_at=None,
@@ -104,13 +109,20 @@ class Desk:
                             **symptom.evidence,
                             "_signal_vi": symptom.signal_vi,
                             "_signal_en": symptom.signal_en,
+                            **(
+                                {"_system_vi": symptom.system_vi, "_system_en": symptom.system_en}
+                                if symptom.system_vi
+                                else {}
+                            ),
                         },
                         ensure_ascii=False,
                     ),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
-        decision = self._route(symptom.problem_class, symptom.commune_code, symptom.device_kind)
+        decision = self.routing.route(
+            symptom.problem_class, symptom.commune_code, symptom.device_kind, symptom.system
+        )
         respond, resolve = decision.owner.sla.respond, decision.owner.sla.resolve
         ticket_id = int(
             conn.execute(
@@ -119,6 +131,7 @@ class Desk:
                     problem_class=symptom.problem_class,
                     commune_code=symptom.commune_code,
                     device_id=symptom.device_id,
+                    system=symptom.system,
                     owner=decision.owner_id,
                     route=decision.route,
                     unrouted=decision.unrouted,
@@ -165,7 +178,9 @@ class Desk:
             )
         )
         if problem_class != row.problem_class:
-            decision = self._route(problem_class, row.commune_code, row.device_kind)
+            decision = self.routing.route(
+                problem_class, row.commune_code, row.device_kind, row.system
+            )
             conn.execute(
                 update(tickets)
                 .where(tickets.c.id == ticket.id)
@@ -262,9 +277,6 @@ class Desk:
 
     # -- tickets ----------------------------------------------------------------------------
 
-    def _route(self, problem_class: str, commune: str | None, kind: str | None) -> Decision:
-        return self.routing.route(problem_class, commune, kind)
-
     @staticmethod
     def _ticket_of(conn: Connection, incident_id: int) -> Any:
         return conn.execute(select(tickets).where(tickets.c.incident_id == incident_id)).first()
@@ -288,6 +300,12 @@ class Desk:
         evidence = json.loads(row.evidence)
         signal_vi = evidence.pop("_signal_vi", "")
         signal_en = evidence.pop("_signal_en", "")
+        system_vi = evidence.pop("_system_vi", "")
+        system_en = evidence.pop("_system_en", "")
+        affected = evidence.pop("communes", None)
+        if isinstance(affected, list):
+            # A software outage lists the communes it hits, by name and code.
+            affected = [f"{self._commune_name(conn, str(code))} ({code})" for code in affected]
         text: TicketText = render(
             ticket_id=int(ticket.id),
             problem_class=row.problem_class,
@@ -303,6 +321,9 @@ class Desk:
             owner_vi=owner.name_vi,
             owner_en=owner.name_en,
             public_url=self.public_url,
+            system_vi=system_vi,
+            system_en=system_en,
+            communes=affected if isinstance(affected, list) else None,
         )
         conn.execute(
             update(tickets)
@@ -326,8 +347,13 @@ class Desk:
         *,
         notify: bool = True,
         extra_owner: str | None = None,
+        urgent: bool = False,
     ) -> int:
-        """One history row, and one outbox row per channel of the owner (and ``extra_owner``)."""
+        """One history row, and one outbox row per channel of the owner (and ``extra_owner``).
+
+        A row refers to its channel (owner + channel id), never holds its address. ``urgent``
+        rows (SLA breaches, escalations) are due at once even for an owner with a digest.
+        """
         history_id = int(
             conn.execute(
                 ticket_history.insert().values(
@@ -362,12 +388,15 @@ class Desk:
                         "ticket_id": ticket_id,
                         "history_id": history_id,
                         "channel": channel.type,
-                        "target": channel.to,
+                        "owner": owner_id,
+                        "channel_id": channel.id,
+                        "target": "",
+                        "urgent": urgent,
                         "subject": subject,
                         "body": body,
                         "created_at": now,
                         "attempts": 0,
-                        "next_attempt_at": due,
+                        "next_attempt_at": now if urgent else due,
                         "last_error": "",
                     }
                 )
@@ -386,6 +415,7 @@ def _webhook_payload(ticket: Any, action: str, note: str, now: datetime) -> dict
             "problem_class": ticket.problem_class,
             "commune_code": ticket.commune_code,
             "device_id": ticket.device_id,
+            "system": ticket.system,
             "owner": ticket.owner,
             "state": ticket.state,
             "reopen_count": int(ticket.reopen_count),

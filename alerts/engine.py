@@ -3,8 +3,8 @@
 Per report (inside the processor's transaction, so a crash never half-applies a decision):
 per-device threshold rules with ``for:`` durations and the supply forecast; link evidence of the
 commune (router WAN state, probes that cannot connect) that fixes a site outage's real start and
-end from replayed reports; probe results of the central systems, grouped into one province-wide
-``software_outage`` or a single commune's ``software_slow_site``.
+end from replayed reports; probe results of the central systems (systems.yaml), grouped into one
+province-wide ``software_outage`` per system or a single commune's ``software_slow_site``.
 
 On a schedule (:meth:`AlertEngine.sweep` with the injected clock): agents silent for 1.5
 heartbeats, grouped into ``site_outage`` (the whole commune silent: one ticket for the ISP, the
@@ -30,6 +30,7 @@ from alerts.rates import evaluate_rates
 from alerts.routing import Routing
 from alerts.rules import Rules, ThresholdRule
 from alerts.schema import incidents, rule_state, tickets
+from alerts.systems import System, SystemMap, load_systems
 from collector.processor import StoredReport
 from collector.schema import agents, device_state
 
@@ -63,6 +64,18 @@ class _ProbeState:
     evidence: str
     # Slow in the connect/TLS phases: the path (the commune's line) rather than the server.
     path: bool = False
+    system: str = ""
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Probe results of one commune for one central system within the window."""
+
+    seen: int = 0
+    bad: int = 0
+    paths: int = 0
+    # target -> the newest bad evidence ("PC: HTTP 503")
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -85,6 +98,7 @@ class AlertEngine:
         *,
         heartbeat_seconds: float,
         public_url: str = "http://127.0.0.1:8080",
+        systems: SystemMap | None = None,
     ) -> None:
         self._engine = engine
         self.rules = rules
@@ -93,12 +107,15 @@ class AlertEngine:
         self.desk = Desk(rules, routing, public_url)
         self._heartbeat = timedelta(seconds=heartbeat_seconds)
         self._by_metric = rules.by_metric()
-        self._targets = frozenset(rules.software.targets)
+        self.systems = systems if systems is not None else load_systems()
+        # Every system a probe named, declared or not, by id (for the ticket's names).
+        self._seen_systems: dict[str, System] = {}
         # Probe results per (commune, device, target), and the province's baseline per target.
         # In memory: they describe the last few minutes, which a restart re-learns in minutes.
         self._probes: dict[tuple[str, str, str], _ProbeState] = {}
         self._baseline: dict[str, float] = {}
-        self._bad_since: dict[str, datetime] = {}
+        # Since when a commune has been affected, per (commune, system).
+        self._bad_since: dict[tuple[str, str], datetime] = {}
         self._probe_clock: datetime | None = None
         self._pings: dict[str, _PingState] = {}
         self.evaluated_reports = 0
@@ -138,6 +155,7 @@ class AlertEngine:
         kind = device["kind"]
         device_id = device["device_id"]
         probes: dict[str, dict[str, float]] = {}
+        probe_systems: dict[str, System] = {}
         wan_interface = self.rules.site.wan_interface
         for sample in device["samples"]:
             name = sample["name"]
@@ -186,8 +204,11 @@ class AlertEngine:
                 link.setdefault(commune, []).append(
                     (at, value < 1, f"{device_id} {wan_interface} if_oper_up={value:g}")
                 )
-            elif name.startswith("probe_") and labels.get("target") in self._targets:
-                target = labels["target"]
+            elif name.startswith("probe_") and (
+                system := self.systems.system_for(labels.get("target"), labels.get("host"))
+            ):
+                target = labels.get("target") or labels["host"]
+                probe_systems[target] = system
                 slot = probes.setdefault(target, {})
                 if name == "probe_duration_seconds":
                     phase = labels.get("phase", "total")
@@ -201,7 +222,7 @@ class AlertEngine:
             ):
                 self._ping_sample(commune, at, name, value)
         if probes:
-            self._probe_results(commune, device_id, at, probes, link)
+            self._probe_results(commune, device_id, at, probes, probe_systems, link)
 
     # -- probes and software ------------------------------------------------------------------
 
@@ -211,11 +232,14 @@ class AlertEngine:
         device_id: str,
         at: datetime,
         probes: dict[str, dict[str, float]],
+        systems: dict[str, System],
         link: dict[str, list[tuple[datetime, bool, str]]],
     ) -> None:
         software = self.rules.software
         unreachable = 0
         for target, slot in probes.items():
+            system = systems[target]
+            self._seen_systems.setdefault(system.id, system)
             success = slot.get("probe_success", 1.0) >= 1
             status = slot.get("probe_http_status", 200.0)
             duration = slot.get("duration", 0.0)
@@ -242,7 +266,7 @@ class AlertEngine:
                     evidence += (
                         f", connect+tls {path_time:.2f} s, ttfb {slot.get('ttfb', 0.0):.2f} s"
                     )
-                self._probes[key] = _ProbeState(at, bad, evidence, path)
+                self._probes[key] = _ProbeState(at, bad, evidence, path, system.id)
             if self._probe_clock is None or at > self._probe_clock:
                 self._probe_clock = at
         if unreachable and unreachable == len(probes):
@@ -291,95 +315,157 @@ class AlertEngine:
             return "site_link_degraded"
         return "software_slow_site"
 
+    def _system_names(self, system_id: str) -> tuple[str, str]:
+        system = self._seen_systems.get(system_id) or self.systems.get(system_id)
+        return (system.name_vi, system.name_en) if system is not None else (system_id, system_id)
+
+    @staticmethod
+    def _active_outages(conn: Connection) -> set[str]:
+        # Read in the batch's transaction, not cached: a rolled-back batch must not leave
+        # memory and store disagreeing. Only software outages have no commune, so the
+        # (commune_code, active) index finds them.
+        return set(
+            conn.execute(
+                select(incidents.c.key).where(
+                    incidents.c.commune_code.is_(None),
+                    incidents.c.active.is_(True),
+                    incidents.c.problem_class == "software_outage",
+                )
+            ).scalars()
+        )
+
     def _group_software(self, conn: Connection, now: datetime) -> None:
+        """One ``software_outage`` per central system failing from many communes at once; what
+        one commune alone sees is its own ticket (``software_slow_site``/``site_link_degraded``).
+        """
         if self._probe_clock is None:
             return
         software = self.rules.software
         horizon = self._probe_clock - software.window
-        # per commune: target -> (reporting PCs, bad PCs, newest bad evidence)
-        per: dict[str, dict[str, list[Any]]] = {}
+        per: dict[tuple[str, str], _Tally] = {}
         stale = []
         for (commune, device_id, target), state in self._probes.items():
             if state.at < horizon:
                 stale.append((commune, device_id, target))
                 continue
-            slot = per.setdefault(commune, {}).setdefault(target, [0, 0, "", 0])
-            slot[0] += 1
+            tally = per.setdefault((commune, state.system), _Tally())
+            tally.seen += 1
             if state.bad:
-                slot[1] += 1
-                slot[2] = f"{device_id}: {state.evidence}"
-                slot[3] += int(state.path)
-        for key in stale:
-            del self._probes[key]
-        bad_communes: dict[str, dict[str, str]] = {}
-        path_votes: dict[str, list[int]] = {}
-        for commune, targets in per.items():
-            for target, (seen, bad, evidence, paths) in targets.items():
-                if seen and bad / seen >= software.commune_share:
-                    bad_communes.setdefault(commune, {})[target] = evidence
-                    votes = path_votes.setdefault(commune, [0, 0])
-                    votes[0] += paths
-                    votes[1] += bad
-        reporting = len(per)
+                tally.bad += 1
+                tally.paths += int(state.path)
+                tally.evidence[target] = f"{device_id}: {state.evidence}"
+        for gone in stale:
+            del self._probes[gone]
+        # Per system: the communes whose probes of it report, and those affected.
+        reporting: dict[str, int] = {}
+        bad: dict[str, dict[str, _Tally]] = {}
+        for (commune, system), tally in per.items():
+            reporting[system] = reporting.get(system, 0) + 1
+            if tally.seen and tally.bad / tally.seen >= software.commune_share:
+                bad.setdefault(system, {})[commune] = tally
         flip_at = self._probe_clock
-        for commune in list(self._bad_since):
-            if commune not in bad_communes:
-                del self._bad_since[commune]
-                self._end_key(conn, f"software_slow_site:{commune}", flip_at, now)
-                self._end_key(conn, f"site_link_degraded:{commune}", flip_at, now)
-        for commune in bad_communes:
-            self._bad_since.setdefault(commune, flip_at)
-        wide = (
-            len(bad_communes) >= software.min_communes
-            and len(bad_communes) >= software.province_share * reporting
-        )
-        if wide:
-            started = min(self._bad_since[c] for c in bad_communes)
-            systems = sorted({t for found in bad_communes.values() for t in found})
+        before = {commune for commune, _ in self._bad_since}
+        for pair in list(self._bad_since):
+            if pair[0] not in bad.get(pair[1], {}):
+                del self._bad_since[pair]
+        for system, communes in bad.items():
+            for commune in communes:
+                self._bad_since.setdefault((commune, system), flip_at)
+        for commune in before - {commune for commune, _ in self._bad_since}:
+            self._end_key(conn, f"software_slow_site:{commune}", flip_at, now)
+            self._end_key(conn, f"site_link_degraded:{commune}", flip_at, now)
+        wide = {
+            system
+            for system, communes in bad.items()
+            if len(communes) >= software.min_communes
+            and len(communes) >= software.province_share * reporting[system]
+        }
+        active = self._active_outages(conn)
+        for system in sorted(wide):
+            communes = bad[system]
+            name_vi, name_en = self._system_names(system)
+            key = f"software_outage:{system}"
             self.desk.raise_(
                 conn,
                 Symptom(
-                    key="software_outage",
+                    key=key,
                     problem_class="software_outage",
                     commune_code=None,
                     device_id=None,
                     device_kind=None,
-                    signal="probe:" + ",".join(systems),
-                    started_at=started,
+                    signal=f"probe:{system}",
+                    started_at=min(self._bad_since[(c, system)] for c in communes),
                     evidence={
-                        "communes": sorted(bad_communes),
-                        "targets": systems,
-                        "affected_share": f"{len(bad_communes)}/{reporting}",
+                        "communes": sorted(communes),
+                        "targets": sorted({t for tly in communes.values() for t in tly.evidence}),
+                        "affected_share": f"{len(communes)}/{reporting[system]}",
                     },
                     signal_vi="các xã không dùng được hệ thống",
                     signal_en="communes cannot use the system",
+                    system=system,
+                    system_vi=name_vi,
+                    system_en=name_en,
                 ),
                 now,
             )
-            return
-        if self._end_key(conn, "software_outage", flip_at, now):
+        for ended in sorted(active - {f"software_outage:{system}" for system in wide}):
+            self._end_key(conn, ended, flip_at, now)
             # Communes still showing the province-wide trouble have simply not reported their
             # recovery yet: each must confirm afresh before it becomes its own ticket.
-            for commune in bad_communes:
-                self._bad_since[commune] = flip_at
-        for commune, found in bad_communes.items():
-            since = self._bad_since[commune]
-            if self._probe_clock - since < software.site_confirm:
+            system = ended.partition(":")[2]
+            for commune in bad.get(system, {}):
+                self._bad_since[(commune, system)] = flip_at
+        self._group_sites(conn, bad, wide, now)
+
+    def _group_sites(
+        self,
+        conn: Connection,
+        bad: dict[str, dict[str, _Tally]],
+        wide: set[str],
+        now: datetime,
+    ) -> None:
+        """A commune affected on its own (systems not failing province-wide), confirmed for
+        ``site_confirm``: one ticket for the commune naming every system it affects."""
+        assert self._probe_clock is not None
+        software = self.rules.software
+        local: dict[str, dict[str, _Tally]] = {}
+        for system_id, communes in bad.items():
+            if system_id in wide:
                 continue
-            problem_class = self._path_class(conn, commune, *path_votes[commune])
-            facts: dict[str, Any] = {f"probe {t}": e for t, e in found.items()}
+            for commune, tally in communes.items():
+                since = self._bad_since[(commune, system_id)]
+                if self._probe_clock - since >= software.site_confirm:
+                    local.setdefault(commune, {})[system_id] = tally
+        for commune, found in sorted(local.items()):
+            since = min(self._bad_since[(commune, system)] for system in found)
+            paths = sum(tally.paths for tally in found.values())
+            count = sum(tally.bad for tally in found.values())
+            problem_class = self._path_class(conn, commune, paths, count)
+            facts: dict[str, Any] = {
+                f"probe {target}": evidence
+                for tally in found.values()
+                for target, evidence in tally.evidence.items()
+            }
             ping = self._pings.get(commune)
             if ping is not None:
                 facts["site ping"] = (
                     f"rtt {ping.rtt if ping.rtt is not None else float('nan'):.3f} s "
                     f"(usual {ping.baseline or 0.0:.3f} s), loss {ping.loss:.0%}"
                 )
+            names = [self._system_names(system_id) for system_id in sorted(found)]
+            system: str | None = None
+            system_vi = system_en = ""
             if problem_class == "site_link_degraded":
                 signal_vi = "đường truyền của xã chậm: thời gian kết nối hoặc ping tăng cao"
                 signal_en = "the commune's line is slow: connect time or ping is high"
             else:
                 signal_vi = "hệ thống chậm hoặc lỗi chỉ tại xã này, đường truyền bình thường"
                 signal_en = "system slow or failing at this commune only; the line is fine"
+                # One system alone can be routed by it; several at once are the site's.
+                system = next(iter(found)) if len(found) == 1 else None
+                system_vi = "; ".join(vi for vi, _ in names)
+                system_en = "; ".join(en for _, en in names)
+            targets = sorted({t for tally in found.values() for t in tally.evidence})
             self.desk.raise_(
                 conn,
                 Symptom(
@@ -388,11 +474,14 @@ class AlertEngine:
                     commune_code=commune,
                     device_id=None,
                     device_kind=None,
-                    signal="probe:" + ",".join(sorted(found)),
+                    signal="probe:" + ",".join(targets),
                     started_at=since,
                     evidence=facts,
                     signal_vi=signal_vi,
                     signal_en=signal_en,
+                    system=system,
+                    system_vi=system_vi,
+                    system_en=system_en,
                 ),
                 now,
             )
@@ -745,6 +834,7 @@ class AlertEngine:
                 "breached",
                 f"{sla} SLA breached",
                 extra_owner=owner.escalate_to if owner is not None else None,
+                urgent=True,  # never held for a digest: the owner and its escalation act now
             )
 
 

@@ -1,7 +1,9 @@
 """Exceptions of the alerting package.
 
 AlertsError
-├── RulesError         rules.yaml or routing.yaml is invalid; names the file, rule and field
+├── RulesError         rules.yaml, routing.yaml or systems.yaml is invalid; names file, entry, field
+├── ChannelError       a channel cannot be used now: a ${VARIABLE} it names is not set, or what it
+│                      gives is not a usable address; names the owner, the channel and the variable
 ├── TicketNotFound     no ticket with that id (or not visible to the caller)
 └── TicketTransition   the action is not allowed from the ticket's state (ack a resolved ticket)
 """
@@ -17,6 +19,10 @@ class AlertsError(CollectorError):
 
 class RulesError(AlertsError):
     """A rules or routing file is invalid; the message names the file, the rule and the field."""
+
+
+class ChannelError(AlertsError):
+    """A notification channel cannot be resolved; names owner, channel and variable, not values."""
 
 
 class TicketNotFound(AlertsError, NotFound):

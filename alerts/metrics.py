@@ -1,4 +1,11 @@
-"""Ticket figures on /metrics: tickets per state and owner, SLA breaches, undelivered messages."""
+"""Ticket figures on /metrics: tickets per state, class, owner and commune, SLA breaches,
+undelivered messages.
+
+Every family carries ``province`` (and the ticket families ``commune_code``) so that one
+database or one national Prometheus can hold every province and the dashboards filter on it,
+as they do on ``cm_device_*``. A ticket without a commune (``software_outage`` covers many) gets
+``commune_code=""`` and the collector's own province.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,30 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from alerts.schema import outbox, tickets
+from collector.schema import communes
+
+TICKET_LABELS = ["province", "commune_code", "problem_class", "owner", "state"]
+
+
+def collector_province(conn: Connection, configured: str | None = None) -> str:
+    """The province one collector serves: ``configured``, else the only province of its
+    commune table, else "" (a store holding several provinces names none)."""
+    if configured:
+        return configured
+    found = conn.execute(select(communes.c.province_code).distinct().limit(2)).scalars().all()
+    return found[0] if len(found) == 1 else ""
 
 
 class TicketCollector(Collector):
     """Reads ticket counts from the store on every scrape (any worker process can answer)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, province: str | None = None) -> None:
         self._engine = engine
+        self._configured = province
+        self._province: str | None = None
 
     def describe(self) -> list[Metric]:
         # Returning nothing keeps registration from running a full collect().
@@ -24,38 +45,57 @@ class TicketCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         by_state = GaugeMetricFamily(
             "cm_tickets",
-            "Tickets by state, problem class and owner (Phiếu theo trạng thái)",
-            labels=["state", "problem_class", "owner"],
+            "Tickets by state, problem class, owner and commune (Phiếu theo trạng thái)",
+            labels=TICKET_LABELS,
         )
         breaches = GaugeMetricFamily(
             "cm_ticket_sla_breaches",
-            "Tickets that breached their SLA, by kind (Phiếu quá hạn SLA)",
-            labels=["kind", "owner"],
+            "Tickets that breached their SLA, by kind and the ticket's state now "
+            "(Phiếu quá hạn SLA)",
+            labels=[*TICKET_LABELS, "kind"],
         )
+        keys = (
+            communes.c.province_code,
+            tickets.c.commune_code,
+            tickets.c.problem_class,
+            tickets.c.owner,
+            tickets.c.state,
+        )
+        # Outer join: a ticket whose commune is not (or no longer) in the table still counts.
+        source = tickets.outerjoin(communes, communes.c.code == tickets.c.commune_code)
         with self._engine.connect() as conn:
-            for state, problem_class, owner, number in conn.execute(
-                select(
-                    tickets.c.state, tickets.c.problem_class, tickets.c.owner, func.count()
-                ).group_by(tickets.c.state, tickets.c.problem_class, tickets.c.owner)
+            # Cached once known; an empty answer is asked again (communes may be loaded later).
+            own = self._province or collector_province(conn, self._configured)
+            self._province = own or None
+            for province, commune, problem_class, owner, state, number in conn.execute(
+                select(*keys, func.count()).select_from(source).group_by(*keys)
             ):
-                by_state.add_metric([state, problem_class, owner], float(number))
+                by_state.add_metric(
+                    [province or own, commune or "", problem_class, owner, state], float(number)
+                )
             for kind, column in (
                 ("response", tickets.c.response_breached),
                 ("resolution", tickets.c.resolution_breached),
             ):
-                for owner, number in conn.execute(
-                    select(tickets.c.owner, func.count())
+                for province, commune, problem_class, owner, state, number in conn.execute(
+                    select(*keys, func.count())
+                    .select_from(source)
                     .where(column.is_(True))
-                    .group_by(tickets.c.owner)
+                    .group_by(*keys)
                 ):
-                    breaches.add_metric([kind, owner], float(number))
+                    breaches.add_metric(
+                        [province or own, commune or "", problem_class, owner, state, kind],
+                        float(number),
+                    )
             pending = conn.execute(
                 select(func.count()).where(outbox.c.sent_at.is_(None))
             ).scalar_one()
         yield by_state
         yield breaches
-        yield GaugeMetricFamily(
+        notifications = GaugeMetricFamily(
             "cm_notifications_pending",
             "Notifications waiting in the outbox (Thông báo chưa gửi được)",
-            value=float(pending),
+            labels=["province"],
         )
+        notifications.add_metric([own], float(pending))
+        yield notifications

@@ -3,6 +3,19 @@
 Desk writes one outbox row per channel in the same transaction as the ticket change; the
 :class:`Dispatcher` sends due rows and, on failure, schedules the next attempt with exponential
 backoff, so a notifier that is down loses nothing and catches up when it returns.
+
+A row refers to its channel (owner + channel id in routing.yaml); the dispatcher resolves the
+address, with its ``${VARIABLES}``, only to send, so no token is stored. Error texts name the
+channel, never the address, and the values taken from variables are masked in the log lines of
+httpx and apprise, which print request URLs (apprise's DEBUG lines hold whole Telegram URLs).
+
+The outbox has no size bound, on purpose: it lives in the state store beside the tickets it
+announces, one small row per ticket change and channel, and a bound would have to drop the
+notice of a real ticket without anyone knowing. What bounds it is upstream (root-cause grouping:
+one ticket per incident, reopened rather than multiplied) and what shows it is /metrics
+(:class:`OutboxCollector`: undelivered, retrying, the oldest waiting) and a warning per failed
+attempt. Each dispatch pass reads at most ``batch`` rows, so memory stays bounded however long
+the relay is away. See docs/security.md, "Bounded queues".
 """
 
 from __future__ import annotations
@@ -10,19 +23,24 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import apprise
 import httpx
-from sqlalchemy import Engine, select, update
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select, update
 
 from agent.checks.base import Clock
-from alerts.errors import AlertsError
+from alerts.errors import AlertsError, ChannelError
 from alerts.schema import outbox
+
+if TYPE_CHECKING:
+    from alerts.routing import Routing
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +56,57 @@ class Message:
     target: str
     subject: str
     body: str
+    # Values taken from ${VARIABLES} for ``target``: masked in library log lines.
+    secrets: tuple[str, ...] = ()
+
+
+class _SecretLogFilter(logging.Filter):
+    """Masks secret values in the log records of the notifiers' libraries, and drops the DEBUG
+    records of apprise and of urllib3 (apprise's HTTP client), which print request URLs, so a
+    token written straight into routing.yaml stays out of debug logs too."""
+
+    _LIMIT = 1_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: dict[str, None] = {}
+
+    def add(self, secrets: Sequence[str]) -> None:
+        """Mask these values from now on (the oldest are forgotten beyond a bound)."""
+        for secret in secrets:
+            if len(secret) >= 4 and secret not in self._secrets:
+                if len(self._secrets) >= self._LIMIT:
+                    self._secrets.pop(next(iter(self._secrets)))
+                self._secrets[secret] = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO and record.name in _QUIET_DEBUG:
+            return False
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        masked = message
+        for secret in self._secrets:
+            if secret in masked:
+                masked = masked.replace(secret, "***")
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+# One filter for the process, as logging's loggers are process-wide too. A logger's filters
+# see only the records logged on it, not its children's: each logger that prints a request URL
+# is named (httpx at INFO; apprise and urllib3's connection pool at DEBUG).
+_LOG_FILTER = _SecretLogFilter()
+_QUIET_DEBUG = frozenset({"apprise", "urllib3.connectionpool"})
+_GUARDED_LOGGERS = ("httpx", "apprise", "urllib3.connectionpool")
+
+
+def _guard_library_logs() -> None:
+    for name in _GUARDED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
 
 
 class Notifier(Protocol):
@@ -99,9 +168,10 @@ class WebhookNotifier:
                 headers={"Content-Type": "application/json; charset=utf-8"},
             )
         except httpx.HTTPError as exc:
-            raise NotifyError(f"webhook {message.target}: {exc.__class__.__name__}") from exc
+            # The URL may carry a secret: name the error class only (the row names its channel).
+            raise NotifyError(f"webhook: {exc.__class__.__name__}") from exc
         if not response.is_success:
-            raise NotifyError(f"webhook {message.target}: HTTP {response.status_code}")
+            raise NotifyError(f"webhook: HTTP {response.status_code}")
 
 
 class AppriseNotifier:
@@ -127,6 +197,7 @@ def scheme_of(url: str) -> str:
 
 def apprise_url_valid(url: str) -> bool:
     """Whether apprise has a plugin for the URL and accepts its parameters."""
+    _guard_library_logs()  # apprise logs the whole URL (a bot token) at DEBUG when it loads it
     return apprise.Apprise.instantiate(url) is not None
 
 
@@ -147,19 +218,25 @@ class Dispatcher:
         clock: Clock,
         notifiers: Mapping[str, Notifier],
         *,
+        routing: Routing,
+        environ: Mapping[str, str] | None = None,
         backoff_base: timedelta = timedelta(seconds=30),
         backoff_max: timedelta = timedelta(hours=1),
         batch: int = 200,
-        digest_targets: Collection[tuple[str, str]] = frozenset(),
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._notifiers = dict(notifiers)
+        # Channels are resolved from the routing in force and ``environ`` at each send.
+        self._routing = routing
+        self._environ: Mapping[str, str] = environ if environ is not None else {}
         self._base = backoff_base
         self._max = backoff_max
         self._batch = batch
-        # (channel, target) whose due rows go out as one digest message (Routing.digest_targets).
-        self._digest_targets = frozenset(digest_targets)
+        # (channel, address as written) of digest owners: for rows queued before migration
+        # 0005, which name no owner.
+        self._digest_targets = routing.digest_targets()
+        _guard_library_logs()
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait before attempt number ``attempts + 1``."""
@@ -177,33 +254,50 @@ class Dispatcher:
                 .limit(self._batch)
             ).all()
         sent = failed = 0
-        down: set[str] = set()
+        down: set[tuple[str, str]] = set()
         for group in self._messages(rows):
             first = group[0]
             notifier = self._notifiers.get(first.channel)
+            service = self._service_of(first)
             error = ""
             if notifier is None:
                 error = f"no notifier configured for channel {first.channel!r}"
-            elif _service_of(first) in down:
+            elif service in down:
                 continue  # the service failed earlier in this pass: retried next pass
             else:
                 try:
-                    notifier.send(_message(group))
+                    notifier.send(self._message(group))
+                except ChannelError as exc:
+                    error = str(exc)  # the channel's own setup, not its server: others go on
                 except NotifyError as exc:
-                    error = str(exc)
+                    error = f"{_reference(first)}: {exc}"
                     # One refused connection says the server is down: do not hammer it with
                     # every queued message in the same pass.
-                    down.add(_service_of(first))
+                    down.add(service)
             ids = [row.id for row in group]
             # Rows of one message share their fate: all sent, or all retried together.
             with self._engine.begin() as conn:
                 if not error:
                     sent += len(group)
                     for row in group:
-                        conn.execute(
-                            update(outbox)
-                            .where(outbox.c.id == row.id)
-                            .values(sent_at=self._clock.now(), attempts=row.attempts + 1)
+                        values: dict[str, Any] = {
+                            "sent_at": self._clock.now(),
+                            "attempts": row.attempts + 1,
+                        }
+                        if not row.owner and row.channel != "email":
+                            # A row queued before migration 0005 held its URL: drop it now.
+                            values["target"] = f"redacted:{row.id}"
+                        conn.execute(update(outbox).where(outbox.c.id == row.id).values(values))
+                    retried = [row.id for row in group if row.attempts > 0]
+                    if retried:
+                        # The end of an outage is worth a line too: the warnings above stop.
+                        log.info(
+                            "notification delivered after failed attempts",
+                            extra={
+                                "outbox_ids": retried,
+                                "channel": first.channel,
+                                "attempts": max(row.attempts for row in group) + 1,
+                            },
                         )
                 else:
                     failed += len(group)
@@ -224,13 +318,50 @@ class Dispatcher:
                     )
         return DispatchResult(sent, failed)
 
+    def _written(self, row: Any) -> tuple[str, str]:
+        """(channel, address as written in routing.yaml, unresolved) of a row; a row queued
+        before migration 0005 has its literal address instead."""
+        if not row.owner:
+            return row.channel, row.target
+        channel = self._routing.channel(row.owner, row.channel_id)
+        return row.channel, channel.to if channel is not None else f"?{row.owner}/{row.channel_id}"
+
+    def _service_of(self, row: Any) -> tuple[str, str]:
+        """The server a row goes through: one SMTP relay for all e-mail; each URL on its own."""
+        return ("email", "") if row.channel == "email" else self._written(row)
+
+    def _message(self, group: Sequence[Any]) -> Message:
+        """The group's message, its address resolved now (raises ChannelError)."""
+        first = group[0]
+        if not first.owner:
+            return _compose(group, first.target, ())
+        destination = self._routing.destination(first.owner, first.channel_id, self._environ)
+        if destination.channel.type != first.channel:
+            raise ChannelError(
+                f"{_reference(first)}: the channel is now of type {destination.channel.type!r}, "
+                f"the message was written for {first.channel!r}"
+            )
+        _LOG_FILTER.add(destination.secrets)
+        return _compose(group, destination.address, destination.secrets)
+
+    def _in_digest(self, row: Any) -> bool:
+        """Whether a row waits for its owner's digest: the owner wants digests and the row is
+        not urgent (SLA breaches, escalations always go alone and at once)."""
+        if row.urgent:
+            return False
+        if not row.owner:
+            return self._written(row) in self._digest_targets
+        owner = self._routing.owners.get(row.owner)
+        return owner is not None and owner.digest_minutes is not None
+
     def _messages(self, rows: Sequence[Any]) -> list[list[Any]]:
-        """Due rows as messages: one each, or one per digest target listing all its rows."""
+        """Due rows as messages: one each, or one per channel address listing every digest
+        row due for it."""
         groups: list[list[Any]] = []
         digests: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
-            key = (row.channel, row.target)
-            if key not in self._digest_targets:
+            key = self._written(row)
+            if not self._in_digest(row):
                 groups.append([row])
             elif key in digests:
                 digests[key].append(row)
@@ -255,11 +386,16 @@ def digest_due(now: datetime, minutes: int) -> datetime:
     return _DIGEST_EPOCH + ((now - _DIGEST_EPOCH) // window + 1) * window
 
 
-def _message(group: Sequence[Any]) -> Message:
+def _reference(row: Any) -> str:
+    """How errors name a row's channel: owner/channel id, or the type of a pre-0005 row."""
+    return f"{row.owner}/{row.channel_id}" if row.owner else row.channel
+
+
+def _compose(group: Sequence[Any], address: str, secrets: tuple[str, ...]) -> Message:
     """One row's message, or a digest listing every row of the group (oldest first)."""
     first = group[0]
     if len(group) == 1:
-        return Message(first.target, first.subject, first.body)
+        return Message(address, first.subject, first.body, secrets)
     count = len(group)
     subject = f"[digest] {count} thay đổi phiếu / {count} ticket changes"
     if first.channel == "webhook":
@@ -269,9 +405,41 @@ def _message(group: Sequence[Any]) -> Message:
         listing = "\n".join(f"- {row.subject}" for row in group)
         details = "\n\n=====\n\n".join(f"{row.subject}\n\n{row.body}" for row in group)
         body = f"{listing}\n\n=====\n\n{details}"
-    return Message(first.target, subject, body)
+    return Message(address, subject, body, secrets)
 
 
-def _service_of(row: Any) -> str:
-    """The server a row goes through: one SMTP relay for all e-mail; each URL on its own."""
-    return row.channel if row.channel == "email" else f"{row.channel} {row.target}"
+class OutboxCollector(Collector):
+    """The outbox on /metrics, read from the store at each scrape (any worker can answer)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def describe(self) -> list[Metric]:
+        # Returning nothing keeps registration from querying the store.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        retrying = GaugeMetricFamily(
+            "cm_notifications_retrying",
+            "Undelivered notifications that failed at least once, by channel "
+            "(Thông báo đang gửi lại)",
+            labels=["channel"],
+        )
+        oldest = GaugeMetricFamily(
+            "cm_notifications_oldest_undelivered_timestamp_seconds",
+            "When the oldest undelivered notification was queued (Unix time; absent when none).",
+        )
+        undelivered = outbox.c.sent_at.is_(None)
+        with self._engine.connect() as conn:
+            for channel, number in conn.execute(
+                select(outbox.c.channel, func.count())
+                .where(undelivered, outbox.c.attempts > 0)
+                .group_by(outbox.c.channel)
+            ):
+                retrying.add_metric([channel], float(number))
+            first = conn.execute(select(func.min(outbox.c.created_at)).where(undelivered))
+            queued: datetime | None = first.scalar_one()
+        if queued is not None:
+            oldest.add_metric([], queued.timestamp())
+        yield retrying
+        yield oldest

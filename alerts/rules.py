@@ -8,6 +8,7 @@ snmp_exporter's config check does: ``rules.yaml rule 3 (disk_full), field 'op': 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -125,9 +126,8 @@ class SiteRules(_Model):
 
 
 class SoftwareRules(_Model):
-    """Central systems probed from every commune, and when their trouble is the vendor's."""
+    """When trouble of the central systems (systems.yaml) is the vendor's or one commune's."""
 
-    targets: list[str] = Field(default_factory=lambda: ["motcua", "dvcqg"], min_length=1)
     # A probe is slow above max(min_seconds, factor x the province's running baseline).
     slow_factor: float = Field(default=4.0, gt=1.0)
     slow_min_seconds: float = Field(default=2.0, gt=0)
@@ -179,6 +179,31 @@ _SECTIONS: dict[str, type[_Model]] = {
 }
 
 
+def yaml_mapping(
+    text: str, source: str, allowed: Sequence[str], key_kind: str, expected: str
+) -> dict[str, Any]:
+    """The top-level mapping of a configuration document (empty if the document is).
+
+    Errors name the file and, for keys outside ``allowed``, each unknown key (a ``key_kind``,
+    e.g. "section") and what is allowed: a misspelt section must not be silently ignored.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{source}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RulesError(f"{source}: expected a mapping with {expected}")
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise RulesError(
+            f"{source}: unknown {key_kind}(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+    return data
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str, object]:
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(rule)"
@@ -187,19 +212,12 @@ def _first_error(exc: ValidationError) -> tuple[str, str, object]:
 
 def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
     """Validate a rules document; errors name the file, the rule and the field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{source}: not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise RulesError(f"{source}: expected a mapping with sections and 'rules'")
-    unknown = set(data) - {*_SECTIONS, "rules"}
-    if unknown:
+    data = yaml_mapping(text, source, [*_SECTIONS, "rules"], "section", "sections and 'rules'")
+    software = data.get("software")
+    if isinstance(software, dict) and "targets" in software:
         raise RulesError(
-            f"{source}: unknown section(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"allowed: {', '.join([*_SECTIONS, 'rules'])}"
+            f"{source} section 'software', field 'targets': central systems and their probe "
+            "targets are declared in systems.yaml (setting alerts_systems_file); remove it here"
         )
     sections: dict[str, Any] = {}
     for name, model in _SECTIONS.items():

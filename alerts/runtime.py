@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from alerts.notify import (
 )
 from alerts.routing import Routing, load_routing
 from alerts.rules import Rules, load_rules
+from alerts.systems import load_systems
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -102,10 +104,21 @@ def build_alerting(
     *,
     rules_file: Path | None = None,
     routing_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Alerting:
-    """Alerting from settings (rules and routing files, SMTP relay); loads and validates files."""
+    """Alerting from settings (rules, routing and systems files, SMTP relay); loads and
+    validates the files. ``environ`` (default: the process environment) gives the values of
+    the ``${VARIABLES}`` that channel addresses name."""
     rules = load_rules(rules_file or settings.alerts_rules_file)
     routing = load_routing(routing_file or settings.alerts_routing_file)
+    systems = load_systems(settings.alerts_systems_file)
+    routing.check_systems(systems.ids, systems.source)
+    # The routing file names its own variables, so they cannot be Settings fields: this is
+    # the one place that hands the process environment to the alerting package.
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    for problem in routing.check_environment(env):
+        # Not fatal: the rest of the province's notifications still go; these rows wait.
+        log.warning("notification channel unusable", extra={"problem": problem})
     alert_engine = AlertEngine(
         engine,
         rules,
@@ -113,6 +126,7 @@ def build_alerting(
         clock,
         heartbeat_seconds=settings.heartbeat_seconds,
         public_url=settings.public_url,
+        systems=systems,
     )
     client = httpx.Client(timeout=10.0)
     notifiers: dict[str, Notifier] = {
@@ -132,7 +146,7 @@ def build_alerting(
         )
     return Alerting(
         engine=alert_engine,
-        dispatcher=Dispatcher(engine, clock, notifiers, digest_targets=routing.digest_targets()),
+        dispatcher=Dispatcher(engine, clock, notifiers, routing=routing, environ=env),
         sweep_seconds=settings.alerts_sweep_seconds,
         notify_seconds=settings.alerts_notify_seconds,
         _client=client,

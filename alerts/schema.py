@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from collector.schema import BigId, UtcDateTime, metadata
@@ -32,6 +33,8 @@ incidents = Table(
     Column("commune_code", String(5)),
     Column("device_id", String(128)),
     Column("device_kind", String(30)),
+    # The central system (systems.yaml id) of a software incident; None for the others.
+    Column("system", String(64)),
     # The rule or signal that raised it (disk_full, silence, probe target ...).
     Column("signal", String(100), nullable=False, default=""),
     Column("started_at", UtcDateTime, nullable=False),
@@ -81,6 +84,7 @@ tickets = Table(
     Column("problem_class", String(40), nullable=False),
     Column("commune_code", String(5)),
     Column("device_id", String(128)),
+    Column("system", String(64)),
     Column("owner", String(64), nullable=False, index=True),
     Column("route", String(64)),
     Column("unrouted", Boolean, nullable=False, default=False),
@@ -114,6 +118,10 @@ ticket_history = Table(
     Column("note", Text, nullable=False, default=""),
 )
 
+# One row per message and channel. A row refers to its channel (``owner`` + ``channel_id`` of
+# routing.yaml), resolved when it is sent, so the address and any token in it are never stored;
+# ``target`` holds the literal address of rows written before migration 0005 only, cleared once
+# they are sent.
 outbox = Table(
     "notification_outbox",
     metadata,
@@ -121,7 +129,11 @@ outbox = Table(
     Column("ticket_id", BigId, ForeignKey("tickets.id"), nullable=False, index=True),
     Column("history_id", BigId, nullable=False),
     Column("channel", String(20), nullable=False),  # email, webhook, apprise
-    Column("target", String(300), nullable=False),
+    Column("owner", String(64), nullable=False, default="", server_default=""),
+    Column("channel_id", String(40), nullable=False, default="", server_default=""),
+    Column("target", String(300), nullable=False, default="", server_default=""),
+    # SLA breaches and escalations: sent at once, never held for an owner's digest.
+    Column("urgent", Boolean, nullable=False, default=False, server_default=false()),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),  # text (e-mail, apprise), JSON (webhook)
     Column("created_at", UtcDateTime, nullable=False),
@@ -129,6 +141,8 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("last_error", Text, nullable=False, default=""),
-    UniqueConstraint("history_id", "channel", "target", name="uq_notification_outbox_once"),
+    UniqueConstraint(
+        "history_id", "owner", "channel_id", "target", name="uq_notification_outbox_once"
+    ),
 )
 Index("ix_notification_outbox_due", outbox.c.sent_at, outbox.c.next_attempt_at)

@@ -54,9 +54,19 @@ def render(
     owner_vi: str,
     owner_en: str,
     public_url: str,
+    system_vi: str = "",
+    system_en: str = "",
+    communes: list[str] | None = None,
 ) -> TicketText:
-    """The title and body of a ticket in Vietnamese and English."""
+    """The title and body of a ticket in Vietnamese and English.
+
+    ``system_vi``/``system_en`` name the central system of a software incident; ``communes``
+    ("Name (code)") are the communes a software outage hits.
+    """
     what_vi, what_en = CLASS_TEXT.get(problem_class, (problem_class, problem_class))
+    if system_vi:
+        what_vi = f"{what_vi} — {system_vi}"
+        what_en = f"{what_en} — {system_en or system_vi}"
     where_vi, where_en = "toàn tỉnh", "province-wide"
     if commune_code is not None:
         name = commune_name or commune_code
@@ -81,6 +91,9 @@ def render(
         f"Counter: {signal}",
         f"Since: {since} (Asia/Ho_Chi_Minh)",
     ]
+    if communes:
+        lines_vi.append(f"Xã bị ảnh hưởng ({len(communes)}): {', '.join(communes)}")
+        lines_en.append(f"Communes affected ({len(communes)}): {', '.join(communes)}")
     if ended_at is not None:
         lines_vi.append(f"Đã phục hồi lúc: {local_time(ended_at)}")
         lines_en.append(f"Recovered at: {local_time(ended_at)}")

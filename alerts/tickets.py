@@ -33,6 +33,7 @@ class TicketFilter:
     owner: str | None = None
     limit: int = 100
     offset: int = 0
+    system: str | None = None
 
 
 class NotedTransition(Protocol):
@@ -58,6 +59,7 @@ def _view(row: Any) -> dict[str, Any]:
         "problem_class": row.problem_class,
         "commune_code": row.commune_code,
         "device_id": row.device_id,
+        "system": row.system,
         "owner": row.owner,
         "route": row.route,
         "unrouted": bool(row.unrouted),
@@ -101,6 +103,8 @@ def list_tickets(
         query = query.where(tickets.c.commune_code == where.commune_code)
     if where.owner is not None:
         query = query.where(tickets.c.owner == where.owner)
+    if where.system is not None:
+        query = query.where(tickets.c.system == where.system)
     query = query.order_by(tickets.c.id.desc()).limit(where.limit).offset(where.offset)
     with engine.connect() as conn:
         return [_view(row) for row in conn.execute(query)]

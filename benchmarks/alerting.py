@@ -165,7 +165,9 @@ def our_latency(runs: int) -> list[float]:
                     consumers=[alert_engine],
                 )
                 notifier = SmtpNotifier("127.0.0.1", smtp.port, "bench@localhost")
-                dispatcher = Dispatcher(engine, clock, {"email": notifier})
+                dispatcher = Dispatcher(
+                    engine, clock, {"email": notifier}, routing=alert_engine.routing
+                )
                 fleet = generate_fleet(BUNDLED_UNITS, "37", seed=run, max_communes=2)
                 behaviour = Behaviour(fleet, run, START)
                 identities = {}

@@ -10,15 +10,26 @@ agents of 25 devices, as benchmarks/ingest.py) that is ~2,300 agents, each posti
 new report (sequence numbers and times made in wrk's Lua), so nothing is a duplicate.
 
 Printed per minute: batches/s, p50/p99 (wrk's), errors (non-2xx or socket), the collector's RSS
-(process tree) and the journal queue depth; then growth of RSS from the second to the last
-minute, and the reference's figures and ratios. Only 127.0.0.1; every process started here is
-stopped by its PID.
+(process tree) and the journal queue depth, and where the collector's memory is: SQLite's own
+allocations (page caches, statements), glibc malloc's bytes in use and free-but-kept (heap
+fragmentation), and Python's live blocks — read inside the collector by a probe thread that
+``--no-probe`` leaves out (``--tracemalloc N`` also traces Python allocations with N frames and
+prints the lines that grew most from the second to the last minute). Then growth of RSS from the
+second to the last minute, whether RSS plateaued (its least-squares slope over the second half of
+the run at most ``--plateau-mib-per-min``), and the reference's figures and ratios.
+
+The collector runs with ``MALLOC_ARENA_MAX=2`` and ``MALLOC_MMAP_THRESHOLD_=131072``
+(``--malloc-arena-max``, ``--malloc-mmap-threshold``; 0 for glibc's defaults), as docs/security.md
+recommends for production: with glibc's defaults the heap keeps the memory freed after each large
+transient buffer (a /metrics page of 5,000 devices is ~17 MB) and RSS does not plateau. Only
+127.0.0.1; every process started here is stopped by its PID.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -27,6 +38,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -51,6 +63,53 @@ from ingest import (  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
 CONNECTIONS = 32
+
+# Runs the collector's CLI (argv after the first four) with a thread that appends one JSON line of
+# memory figures to argv[1] every argv[2] seconds; argv[3] > 0 starts tracemalloc with that many
+# frames and adds the top allocation sites by size. Everything it reads is process-local: SQLite's
+# allocator counters (through the library _sqlite3 links), glibc's mallinfo2() (glibc >= 2.33),
+# Python's allocated blocks. Loopback only, like the rest: it opens no socket.
+PROBE = r"""
+import ctypes, json, sys, threading, time, tracemalloc
+out, interval, frames = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+sys.argv = ["commune-monitor", *sys.argv[4:]]
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
+
+def _libs():
+    import _sqlite3
+    sq = ctypes.CDLL(_sqlite3.__file__)
+    sq.sqlite3_memory_used.restype = ctypes.c_int64
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = Mallinfo2
+    except (OSError, AttributeError):
+        libc = None
+    return sq, libc
+
+def watch():
+    sq, libc = _libs()
+    while True:
+        time.sleep(interval)
+        row = {"t": time.time(), "sqlite": sq.sqlite3_memory_used(),
+               "py_blocks": sys.getallocatedblocks(), "threads": threading.active_count()}
+        if libc is not None:
+            info = libc.mallinfo2()
+            row.update(malloc_used=info.uordblks + info.hblkhd, malloc_free=info.fordblks)
+        if frames:
+            stats = tracemalloc.take_snapshot().statistics("lineno")[:200]
+            row["traced"] = [[str(s.traceback), s.size] for s in stats]
+        with open(out, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+if frames:
+    tracemalloc.start(frames)
+threading.Thread(target=watch, name="soak-probe", daemon=True).start()
+from collector.cli import main
+main()
+"""
 
 # Lines: token \t agent id \t devices JSON. args: file, pause ms, first sequence - 1.
 SOAK_SCRIPT = (
@@ -128,6 +187,7 @@ class Minute:
     errors: int
     rss_mb: float
     queue: float
+    probe: dict[str, Any] | None = None
 
 
 def wrk_minute(
@@ -158,6 +218,24 @@ def retune(pause_ms: int, requests: int, elapsed: float, target: float) -> int:
     return max(0, round(1000 * CONNECTIONS / target - service_ms))
 
 
+def last_probe(path: Path | None) -> dict[str, Any] | None:
+    """The probe's latest line, if it wrote one."""
+    if path is None or not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[-1]) if lines else None
+
+
+def probe_text(probe: dict[str, Any] | None) -> str:
+    """``SQLite 50 malloc 100+40 py 0.86M`` (MiB; malloc in use + free but kept)."""
+    if probe is None:
+        return ""
+    text = f"  SQLite {probe['sqlite'] / 2**20:5.1f}"
+    if "malloc_used" in probe:
+        text += f"  malloc {probe['malloc_used'] / 2**20:5.1f}+{probe['malloc_free'] / 2**20:.1f}"
+    return text + f"  py {probe['py_blocks'] / 1e6:.2f}M blocks"
+
+
 def soak(
     url: str,
     pid: int,
@@ -167,6 +245,7 @@ def soak(
     target: float,
     label: str,
     sequences: bool,
+    probe: Path | None = None,
 ) -> list[Minute]:
     """Paced load minute by minute; prints and returns each minute's figures."""
     pause = max(0, round(1000 * CONNECTIONS / target) - 5)
@@ -183,16 +262,63 @@ def soak(
             errors=errors,
             rss_mb=tree_rss_mb(pid),
             queue=queue_depth(url) if sequences else float("nan"),
+            probe=last_probe(probe),
         )
         rows.append(row)
         print(
             f"{label} minute {index:>2}: {row.rate:6.1f}/s (target {target:.1f})  "
             f"p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  errors {errors}  RSS {row.rss_mb:6.1f} MiB"
-            + (f"  queue {row.queue:.0f}" if sequences else ""),
+            + (f"  queue {row.queue:.0f}" if sequences else "")
+            + probe_text(row.probe),
             flush=True,
         )
         pause = retune(pause, requests, elapsed, target)
     return rows
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (x, y) points (0 for fewer than two)."""
+    if len(points) < 2:
+        return 0.0
+    mean_x = statistics.mean(x for x, _ in points)
+    mean_y = statistics.mean(y for _, y in points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+def plateau(rows: list[Minute], label: str, limit: float) -> bool:
+    """Print whether RSS (and each probed part) stopped growing over the second half of the run."""
+    half = rows[len(rows) // 2 :]
+    rss = slope([(r.index, r.rss_mb) for r in half])
+    flat = len(rows) >= 4 and rss <= limit
+    parts = ""
+    probed = [r for r in half if r.probe is not None]
+    for key, name in (("sqlite", "SQLite"), ("malloc_used", "malloc in use"),
+                      ("malloc_free", "malloc free"), ("py_blocks", "Python blocks")):  # fmt: skip
+        if probed and key in probed[0].probe:  # type: ignore[operator]
+            scale = 1e-3 if key == "py_blocks" else 2**-20
+            unit = "k/min" if key == "py_blocks" else "MiB/min"
+            value = slope([(r.index, r.probe[key] * scale) for r in probed])  # type: ignore[index]
+            parts += f", {name} {value:+.2f} {unit}"
+    verdict = "yes" if flat else ("too short to tell" if len(rows) < 4 else "NO")
+    print(
+        f"{label}: RSS plateaued: {verdict} (slope over minutes {half[0].index}-{half[-1].index} "
+        f"{rss:+.2f} MiB/min, limit {limit:g}{parts})"
+    )
+    return flat
+
+
+def top_growth(probe: Path, count: int = 15) -> None:
+    """The traced allocation sites that grew most from the probe's second line to its last."""
+    lines = [json.loads(line) for line in probe.read_text(encoding="utf-8").splitlines()]
+    traced = [line["traced"] for line in lines if "traced" in line]
+    if len(traced) < 3:
+        return
+    first, last = dict(map(tuple, traced[1])), dict(map(tuple, traced[-1]))
+    growth = sorted(((last[k] - first.get(k, 0), k) for k in last), reverse=True)[:count]
+    print(f"tracemalloc: sites that grew most from probe line 2 to {len(traced)}:")
+    for size, site in growth:
+        print(f"  {size / 2**20:+8.2f} MiB  {site}")
 
 
 def summary(rows: list[Minute], label: str) -> dict[str, float]:
@@ -238,7 +364,9 @@ def run_reference(
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/-/ready")
         rows = soak(url, proc.pid, script, data, minutes, target_pushes, "pushgateway", False)
-        return summary(rows, "pushgateway")
+        figures = summary(rows, "pushgateway")
+        plateau(rows, "pushgateway", 1.0)
+        return figures
     finally:
         stop(proc)
 
@@ -253,6 +381,37 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0, help="s between an agent's posts")
     parser.add_argument(
         "--reference-minutes", type=int, default=2, help="Pushgateway reference run (0: none)"
+    )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=2,
+        help="MALLOC_ARENA_MAX of the collector (default 2, as recommended; 0: glibc's default)",
+    )
+    parser.add_argument(
+        "--malloc-mmap-threshold",
+        type=int,
+        default=128 * 1024,
+        metavar="BYTES",
+        help="MALLOC_MMAP_THRESHOLD_ of the collector: allocations this large get their own "
+        "mapping, returned when freed; setting it also stops glibc from raising it after each "
+        "large free (default 131072, as recommended; 0: glibc's dynamic default)",
+    )
+    parser.add_argument(
+        "--no-probe", action="store_true", help="no memory probe thread inside the collector"
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="trace Python allocations with this many frames (slows the collector; default off)",
+    )
+    parser.add_argument(
+        "--plateau-mib-per-min",
+        type=float,
+        default=1.0,
+        help="largest RSS slope over the second half that still counts as a plateau (1.0)",
     )
     args = parser.parse_args()
     if not 1 <= args.minutes <= 120:
@@ -279,18 +438,36 @@ def main() -> None:
         script.write_text(SOAK_SCRIPT)
 
         port = free_port()
-        proc = subprocess.Popen(
-            collector_command(workdir, "serve", "--port", str(port), "--no-migrate")
+        command = collector_command(workdir, "serve", "--port", str(port), "--no-migrate")
+        probe = None if args.no_probe else workdir / "probe.jsonl"
+        if probe is not None:
+            probe_args = [str(probe), "60", str(args.tracemalloc)]
+            command = [command[0], "-c", PROBE, *probe_args, *command[3:]]
+        env = dict(os.environ)
+        if args.malloc_arena_max > 0:
+            env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
+        if args.malloc_mmap_threshold > 0:
+            env["MALLOC_MMAP_THRESHOLD_"] = str(args.malloc_mmap_threshold)
+        print(
+            f"collector: MALLOC_ARENA_MAX={env.get('MALLOC_ARENA_MAX', 'unset')}, "
+            f"MALLOC_MMAP_THRESHOLD_={env.get('MALLOC_MMAP_THRESHOLD_', 'unset')}, "
+            f"memory probe {'off' if probe is None else 'on'}"
+            + (f", tracemalloc {args.tracemalloc} frames" if args.tracemalloc else ""),
+            flush=True,
         )
+        proc = subprocess.Popen(command, env=env)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_http(f"{url}/readyz")
             before = ingest_counters(url)
-            rows = soak(url, proc.pid, script, data, args.minutes, target, "collector", True)
+            rows = soak(url, proc.pid, script, data, args.minutes, target, "collector", True, probe)
             after = ingest_counters(url)
         finally:
             stop(proc)
         collector = summary(rows, "collector")
+        plateau(rows, "collector", args.plateau_mib_per_min)
+        if probe is not None and args.tracemalloc:
+            top_growth(probe)
         requests_ok = sum(r.requests for r in rows) - collector["errors"]
         print(
             f"collector stored {after[0] - before[0]:.0f} reports "

@@ -2,35 +2,27 @@
 
 import contextlib
 import hmac
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from starlette.requests import ClientDisconnect
 
 from agent.agent_config import AgentConfig
 from agent.wire import Ack, ReportBatch
 from alerts.api import alerts_router
-from collector import agent_configs, agents, migrate, store_errors, validation
+from collector import agent_configs, agents, migrate, security_headers, store_errors, validation
 from collector.agents import AgentIdentity
-from collector.errors import (
-    AuthError,
-    CollectorError,
-    ConfigError,
-    Conflict,
-    Forbidden,
-    NotFound,
-    ReportRejected,
-)
+from collector.errors import AuthError, CollectorError, Forbidden, ReportRejected, http_status
 from collector.gc_tuning import tuned_gc
-from collector.ingest import IngestOverloaded, check_times, decode_body, parse_batch
+from collector.ingest import IngestOverloaded
+from collector.ingest_http import PATH as REPORTS_PATH
+from collector.ingest_http import Receive, ReportsEndpoint, Scope, Send, bearer_token
 from collector.ratelimit import AgentRateLimiter, RateLimited
 from collector.service import CollectorService
 from inventory.api import inventory_router
@@ -74,14 +66,8 @@ class ErrorBody(BaseModel):
     field: str | None = None
 
 
-_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404, Conflict: 409, ConfigError: 422}
-
-
 def _error_response(exc: CollectorError) -> JSONResponse:
-    status = exc.status if isinstance(exc, ReportRejected) else 400
-    for cls, code in _STATUS.items():
-        if isinstance(exc, cls):
-            status = code
+    status = http_status(exc)
     field = exc.field if isinstance(exc, ReportRejected) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RateLimited | IngestOverloaded):
@@ -91,39 +77,73 @@ def _error_response(exc: CollectorError) -> JSONResponse:
     )
 
 
-def _bearer(authorization: str | None) -> str:
-    if not authorization:
-        raise AuthError("missing Authorization: Bearer <token> header")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("Authorization header must be 'Bearer <token>'")
-    return token.strip()
+class CollectorApp(FastAPI):
+    """The collector's FastAPI application, with the ingest hot path answered before routing."""
+
+    hot_path: ReportsEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch POST /api/v1/reports to the hot path, everything else to FastAPI."""
+        if (
+            self.hot_path is not None
+            and scope["type"] == "http"
+            and scope["path"] == REPORTS_PATH
+            and scope["method"] == "POST"
+        ):
+            await self.hot_path(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise ReportRejected(
-                "Content-Length is not a number", field="Content-Length", status=400
-            )
-        if int(declared) > limit:
-            raise ReportRejected(f"body is larger than {limit} bytes", status=413)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ReportRejected(f"body is larger than {limit} bytes", status=413)
-            chunks.append(chunk)
-    except ClientDisconnect:
-        # The agent went away mid-body (a cut link, a load generator stopping): nothing to
-        # store and nobody to answer; counted as a 400, not logged as a server error.
-        raise ReportRejected(
-            "the client closed the connection before sending the whole body", status=400
-        ) from None
-    return b"".join(chunks)
+def _reports_operation() -> dict[str, Any]:
+    """The OpenAPI operation of POST /api/v1/reports (served by collector/ingest_http.py)."""
+    error = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    }
+    reasons = {
+        "400": "Malformed JSON or gzip, or the client closed the connection mid-body",
+        "401": "Missing, unknown, revoked or replaced agent token",
+        "403": "The batch names another agent than the token's",
+        "408": "The body did not arrive within ingest_body_timeout_seconds",
+        "409": "A sequence far below the acknowledged one (a reinstalled agent must enrol again)",
+        "413": "Body too large, as sent or after gunzip",
+        "415": "Unsupported Content-Encoding",
+        "422": "A field of the batch is invalid (named in 'field')",
+        "429": "The agent exceeds its rate limit (Retry-After)",
+        "503": "The store is unavailable or the journal queue is full (Retry-After)",
+    }
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "Stored durably; the acknowledgement",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ack"}}},
+        }
+    }
+    for code, reason in reasons.items():
+        responses[code] = {"description": reason, **error}
+    return {
+        "tags": ["agents"],
+        "summary": "Post Reports",
+        "description": "Store a batch of reports durably and acknowledge the highest contiguous "
+        "sequence.",
+        "operationId": "post_reports",
+        "parameters": [
+            {
+                "name": "authorization",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "title": "Authorization"},
+                "description": "Bearer <agent token>",
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportBatch"}}
+            },
+            "description": "A ReportBatch as JSON, optionally with Content-Encoding: gzip.",
+        },
+        "responses": responses,
+    }
 
 
 def create_app(service: CollectorService) -> FastAPI:
@@ -135,7 +155,7 @@ def create_app(service: CollectorService) -> FastAPI:
             with tuned_gc():
                 yield
 
-    app = FastAPI(
+    app = CollectorApp(
         title="commune-monitor collector",
         version="1",
         summary="Ingest, state and metrics of one province's commune centres.",
@@ -144,37 +164,29 @@ def create_app(service: CollectorService) -> FastAPI:
     settings = service.settings
     engine = service.engine
     clock = service.clock
-    metrics = service.metrics
 
     @app.exception_handler(CollectorError)
     async def _collector_error(_request: Request, exc: CollectorError) -> JSONResponse:
         return _error_response(exc)
 
     # A store outage (PostgreSQL gone, disk full) is a 503 with Retry-After, never a 500.
-    store_errors.install(app)
+    store_errors.install(app, service.metrics.store_unavailable)
+    # nosniff, no framing, no referrer on every answer (collector/security_headers.py).
+    security_headers.install(app)
 
     token_cache = agents.TokenCache(engine)
     limiter = AgentRateLimiter(settings.ingest_rate_per_agent, settings.ingest_burst_per_agent)
+    # The agents' POST /reports, nearly all of the traffic, skips the framework (see
+    # collector/ingest_http.py); the OpenAPI document still describes it.
+    app.hot_path = ReportsEndpoint(service, token_cache, limiter)
 
     async def agent_identity(
         authorization: Annotated[str | None, Header()] = None,
     ) -> AgentIdentity:
-        return await run_in_threadpool(agents.authenticate, engine, _bearer(authorization))
-
-    async def reporting_agent(
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> AgentIdentity:
-        # Cached: the journal transaction re-checks revocation and rotation before writing.
-        token = _bearer(authorization)
-        cached = token_cache.lookup(token, clock.monotonic())
-        if cached is not None:
-            return cached
-        identity = await run_in_threadpool(agents.authenticate, engine, token)
-        token_cache.remember(identity, clock.monotonic())
-        return identity
+        return await run_in_threadpool(agents.authenticate, engine, bearer_token(authorization))
 
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        token = _bearer(authorization)
+        token = bearer_token(authorization)
         expected = settings.admin_token.get_secret_value() if settings.admin_token else None
         if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             raise AuthError("admin token required")
@@ -196,7 +208,10 @@ def create_app(service: CollectorService) -> FastAPI:
         try:
             revision = await run_in_threadpool(probe)
         except Exception as exc:  # noqa: BLE001 - readiness reports any store failure
-            return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
+            # The driver's text names hosts, ports and users: only its class leaves the process.
+            return JSONResponse(
+                {"detail": f"store unavailable ({exc.__class__.__name__})"}, status_code=503
+            )
         if revision is None:
             return JSONResponse(
                 {"detail": "store has no schema; run 'commune-monitor db upgrade'"},
@@ -221,58 +236,6 @@ def create_app(service: CollectorService) -> FastAPI:
             agent_token=result.agent_token,
             commune_code=result.commune_code,
         )
-
-    @app.post(
-        f"{API}/reports",
-        response_model=Ack,
-        tags=["agents"],
-        responses={
-            code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422, 429, 503)
-        },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ReportBatch"}}
-                },
-                "description": "A ReportBatch as JSON, optionally with Content-Encoding: gzip.",
-            }
-        },
-    )
-    async def post_reports(
-        request: Request, identity: Annotated[AgentIdentity, Depends(reporting_agent)]
-    ) -> Ack:
-        """Store a batch of reports durably and acknowledge the highest contiguous sequence."""
-        started = time.perf_counter()
-        code = 200
-        try:
-            # Before the body is read: a refused batch costs the collector next to nothing.
-            try:
-                limiter.check(identity.agent_id, clock.monotonic())
-            except RateLimited:
-                metrics.rate_limited.inc()
-                raise
-            raw = await _read_limited(request, settings.max_body_bytes)
-            body = decode_body(
-                raw, request.headers.get("content-encoding"), settings.max_decompressed_bytes
-            )
-            batch = parse_batch(body)
-            if batch.agent_id != identity.agent_id:
-                raise Forbidden(
-                    f"agent_id: this token belongs to {identity.agent_id!r}, not {batch.agent_id!r}"
-                )
-            received_at = clock.now()
-            correction = check_times(batch, received_at, settings)
-            return await service.writer.submit(identity, batch, received_at, correction)
-        except CollectorError as exc:
-            code = _error_response(exc).status_code
-            raise
-        except store_errors.UNAVAILABLE:
-            code = 503
-            raise
-        finally:
-            metrics.requests.labels(code=str(code)).inc()
-            metrics.request_seconds.observe(time.perf_counter() - started)
 
     @app.get(
         f"{API}/agents/{{agent_id}}/config",
@@ -339,9 +302,17 @@ def create_app(service: CollectorService) -> FastAPI:
         return Response(status_code=204)
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(
+        devices: Annotated[
+            bool,
+            Query(
+                description="false leaves out the cm_device_* families (a scraper that gets "
+                "them from the time-series sink)."
+            ),
+        ] = True,
+    ) -> Response:
         """Prometheus exposition of current state and the collector's own metrics."""
-        payload = await run_in_threadpool(service.exposition)
+        payload = await run_in_threadpool(service.exposition, devices)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
     # Routers of the other parts come after the core routes: Starlette tries routes in order,
@@ -375,7 +346,13 @@ def create_app(service: CollectorService) -> FastAPI:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(batch_schema.pop("$defs", {}))
         components["ReportBatch"] = batch_schema
+        components["Ack"] = Ack.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.setdefault(
+            "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
         validation.document_validation_errors(schema)
+        # After the line above: this route answers 422 with ErrorBody only, never FastAPI's shape.
+        schema["paths"][REPORTS_PATH] = {"post": _reports_operation()}
         app.openapi_schema = schema
         return schema
 

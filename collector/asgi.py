@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from collector.api import create_app
+from collector.http_protocol import HeadDeadlineProtocol
+from collector.malloc_tuning import limit_malloc_retention
 from collector.service import build_service
 from collector.settings import load_settings
 
@@ -20,4 +22,10 @@ def app_factory() -> FastAPI:
     """Build the application from the environment (one call per worker process)."""
     config_file = os.environ.get("COMMUNE_MONITOR_CONFIG_FILE")
     settings = load_settings(Path(config_file) if config_file else None)
-    return create_app(build_service(settings))
+    if settings.malloc_tuning:
+        limit_malloc_retention()
+    service = build_service(settings)
+    HeadDeadlineProtocol.configure(
+        settings.http_head_timeout_seconds, service.metrics.head_timeouts.inc
+    )
+    return create_app(service)

@@ -227,13 +227,17 @@ def process(ctx: typer.Context) -> None:
 
     from collector.service import build_service
 
-    settings = ctx.ensure_object(_Context).settings()
+    settings = ctx.ensure_object(_Context).settings(run_processor=True)
+    _tune_malloc(settings)
     service = build_service(settings)
 
     async def run() -> None:
-        wake = asyncio.Event()
-        # Without the writer in this process nothing sets ``wake``: poll the journal briefly.
-        await service.processor.run(wake, idle_seconds=0.2)
+        # Everything of serve but HTTP: the processor, the time-series sink's sender and the
+        # alert timers (silence sweeps, notification outbox). With the processor alone the sink
+        # never sent its backlog and no notification ever left (issue 11 drill).
+        # Without ingest in this process nothing wakes the processor: it polls briefly.
+        async with service.running(processor_idle_seconds=0.2):
+            await asyncio.Event().wait()
 
     from collector.gc_tuning import tuned_gc
 
@@ -244,6 +248,14 @@ def process(ctx: typer.Context) -> None:
         pass
     finally:
         service.engine.dispose()
+
+
+def _tune_malloc(settings: Settings) -> None:
+    # Before any thread starts: arenas made earlier would stay.
+    if settings.malloc_tuning:
+        from collector.malloc_tuning import limit_malloc_retention
+
+        limit_malloc_retention()
 
 
 @app.command("serve")
@@ -294,6 +306,7 @@ def serve(
     ):
         if path is not None and not path.is_file():
             _fail(f"--{name.replace('_', '-')}: {path} does not exist")
+    _tune_malloc(settings)
     certfile = str(settings.ssl_certfile) if settings.ssl_certfile else None
     keyfile = str(settings.ssl_keyfile) if settings.ssl_keyfile else None
     if migrate_first:
@@ -301,15 +314,21 @@ def serve(
             migrate.upgrade(engine)
     if workers == 1:
         from collector.api import create_app
+        from collector.http_protocol import HeadDeadlineProtocol
         from collector.service import build_service
 
+        service = build_service(settings)
+        HeadDeadlineProtocol.configure(
+            settings.http_head_timeout_seconds, service.metrics.head_timeouts.inc
+        )
         uvicorn.run(
-            create_app(build_service(settings)),
+            create_app(service),
             host=settings.host,
             port=settings.port,
             log_level="warning",
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
+            http=HeadDeadlineProtocol,
         )
         return
     # Worker processes rebuild settings from the environment: hand over what the CLI was told.
@@ -321,6 +340,8 @@ def serve(
     uvicorn.run(
         "collector.asgi:app_factory",
         factory=True,
+        # Each worker imports the class and app_factory sets its deadline from the settings.
+        http="collector.http_protocol:HeadDeadlineProtocol",
         host=settings.host,
         port=settings.port,
         workers=workers,

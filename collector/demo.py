@@ -6,9 +6,12 @@ the collector (uvicorn, in this process) while the live fleet reports to it thro
 spools and senders, with the faults of a scenario. Every part reads one :class:`SimClock`, so at
 ``--speed 60`` the collector, the agents and the faults all live one simulated minute per second.
 
-The collector runs in this process rather than as a ``serve`` child because a separate process
-would read the real clock: with a compressed clock its skew correction would move every report
-back to real time.
+History goes through the deployment's separate layout, ``serve --no-processor --workers 2``
+beside ``process`` (children on a free loopback port), so that ingest and journal processing use
+both cores while this process generates the reports; the clock runs at real speed until the
+history is processed. The live collector runs in this process rather than as a ``serve`` child
+because a separate process would read the real clock: with a compressed clock its skew
+correction would move every report back to real time.
 """
 
 from __future__ import annotations
@@ -17,24 +20,29 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
+    from sqlalchemy import Engine
 
-    from collector.sim import Driver, StepResult
+    from collector.settings import Settings
+    from collector.sim import BackfillResult, Driver, StepResult
     from collector.sim.scenario import ResolvedScenario
     from web.accounts import User
 
@@ -42,6 +50,7 @@ DEFAULT_PROVINCE = "37"  # Ninh Bình: 129 communes, the province the tests use 
 DEFAULT_DATA_DIR = Path("./commune-monitor-demo")
 MARKER = "demo.json"  # Marks a folder this command created, so that a rerun may wipe it.
 VN = timedelta(hours=7)
+_T = TypeVar("_T")
 
 
 class DemoError(Exception):
@@ -60,9 +69,9 @@ class DemoOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     backfill_days: float = 30.0
-    # Every 4 h: 30 days of 40 communes is ~90,000 reports, about a minute and a half through the
-    # real ingest on a small machine (benchmarks/fleet.py); --backfill-step 60 for hourly history.
-    backfill_step_minutes: float = 240.0
+    # Hourly: 30 days of 40 communes is ~350,000 reports, about a minute and a half through the
+    # real ingest and processing on 2 cores (benchmarks/fleet.py measures the whole province).
+    backfill_step_minutes: float = 60.0
     interval_seconds: float = 60.0
     seed: int = 0
 
@@ -160,6 +169,7 @@ async def _serve_and_run(
     from collector.api import create_app
     from collector.cli import BUNDLED_UNITS
     from collector.db import make_engine
+    from collector.http_protocol import HeadDeadlineProtocol
     from collector.service import build_service
     from collector.settings import load_settings
     from collector.sim import Driver, SimClock, generate_fleet, load_scenario, utc_minute
@@ -177,7 +187,9 @@ async def _serve_and_run(
     url = f"http://{host}:{port}"
     admin_token = secrets.token_urlsafe(18)
     scenario = load_scenario(options.scenario)  # Checked before any slow work.
-    clock = SimClock(utc_minute(datetime.now(UTC)), options.speed)
+    # Real time while history is written by the child processes (they read the real clock);
+    # compressed from the start of the live run.
+    clock = SimClock(datetime.now(UTC), 1.0)
     settings = load_settings(
         data_dir=options.data_dir,
         host=host,
@@ -210,9 +222,6 @@ async def _serve_and_run(
     )
     console.print(f"Sổ tài sản / asset register: {imported.assets} assets imported from {register}")
     logins = create_demo_users(engine, clock.now())
-    service = build_service(settings, clock=clock, engine=engine)
-    server = _Server(uvicorn.Config(create_app(service), log_level="warning", lifespan="on"))
-    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="collector")
     driver = Driver(
         fleet,
         base_url=url,
@@ -220,16 +229,29 @@ async def _serve_and_run(
         clock=clock,
         interval_seconds=options.interval_seconds,
     )
+    server: uvicorn.Server | None = None
+    server_task: asyncio.Task[None] | None = None
     try:
+        driver.enrol(engine)
+        if options.backfill_days > 0 and not stop.is_set():
+            await _backfill(driver, options, console, stop, settings, engine)
+        if stop.is_set():
+            return
+        clock.set_speed(options.speed)
+        service = build_service(settings, clock=clock, engine=engine)
+        HeadDeadlineProtocol.configure(
+            settings.http_head_timeout_seconds, service.metrics.head_timeouts.inc
+        )
+        server = _Server(
+            uvicorn.Config(
+                create_app(service), log_level="warning", lifespan="on", http=HeadDeadlineProtocol
+            )
+        )
+        server_task = asyncio.create_task(server.serve(sockets=[sock]), name="collector")
         while not server.started:
             if server_task.done():
                 raise DemoError("the collector stopped while starting; see the log above")
             await asyncio.sleep(0.05)
-        driver.enrol(engine)
-        if options.backfill_days > 0 and not stop.is_set():
-            await _backfill(driver, options, console, stop, clock.now())
-        if stop.is_set():
-            return
         live_start = utc_minute(clock.now()) + timedelta(minutes=1)
         resolved = scenario.resolve(fleet, live_start)
         driver.faults = resolved.faults
@@ -239,40 +261,169 @@ async def _serve_and_run(
     finally:
         console.print("Đang dừng / stopping…")
         await driver.aclose()
-        server.should_exit = True
-        await server_task
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            await server_task
         engine.dispose()
 
 
 async def _backfill(
-    driver: Driver, options: DemoOptions, console: Console, stop: asyncio.Event, end: datetime
+    driver: Driver,
+    options: DemoOptions,
+    console: Console,
+    stop: asyncio.Event,
+    settings: Settings,
+    engine: Engine,
 ) -> None:
+    end = driver.clock.now()
     start = end - timedelta(days=options.backfill_days)
-    with _progress(
-        console, len(driver.runtimes), f"Lịch sử / history, {options.backfill_days:g} days"
-    ) as (progress, task):
-        work = asyncio.create_task(
-            driver.backfill(
-                start,
-                end,
-                step_seconds=options.backfill_step_minutes * 60,
-                progress=lambda done: progress.update(task, completed=done),
+    begun = time.perf_counter()
+    async with _history_collector(settings, options.data_dir / "demo.log") as history_url:
+        with _progress(
+            console, len(driver.runtimes), f"Lịch sử / history, {options.backfill_days:g} days"
+        ) as (progress, task):
+            result = await _until_stopped(
+                driver.backfill(
+                    start,
+                    end,
+                    step_seconds=options.backfill_step_minutes * 60,
+                    progress=lambda done: progress.update(task, completed=done),
+                    base_url=history_url,
+                ),
+                stop,
             )
-        )
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
+        if result is None:
             return
-        result = work.result()
+        with _progress(console, 1, "Xử lý / processing") as (progress, task):
+            if await _until_stopped(_processed(engine, progress, task), stop) is None:
+                return
+    _report_backfill(console, result, time.perf_counter() - begun)
+
+
+def _report_backfill(console: Console, result: BackfillResult, seconds: float) -> None:
     console.print(
-        f"Back-fill: {result.reports:,} reports ({result.samples:,} samples) in "
-        f"{result.seconds:.0f} s, {result.reports / max(result.seconds, 1e-9):,.0f} reports/s"
+        f"Back-fill: {result.reports:,} reports ({result.samples:,} samples) stored and processed "
+        f"in {seconds:.0f} s, {result.reports / max(seconds, 1e-9):,.0f} reports/s"
         + (f"; {len(result.failures)} refused" if result.failures else "")
     )
+
+
+async def _until_stopped(work: Awaitable[_T], stop: asyncio.Event) -> _T | None:
+    """The result of ``work``, or None if ``stop`` is set first (``work`` is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    return task.result()
+
+
+async def _processed(engine: Engine, progress: Progress, task: TaskID) -> bool:
+    """Wait until the journal processor has consumed every stored report, showing its progress."""
+    from sqlalchemy import func, select
+
+    from collector.schema import cursors, journal
+
+    def positions() -> tuple[int, int]:
+        with engine.connect() as conn:
+            top = conn.execute(select(func.max(journal.c.id))).scalar_one() or 0
+            done = conn.execute(
+                select(cursors.c.position).where(cursors.c.name == "processor")
+            ).scalar_one_or_none()
+        return int(top), int(done or 0)
+
+    while True:
+        top, done = await asyncio.to_thread(positions)
+        progress.update(task, total=max(top, 1), completed=min(done, top))
+        if done >= top:
+            return True
+        await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def _history_collector(settings: Settings, log_file: Path) -> AsyncIterator[str]:
+    """``serve --no-processor`` and ``process`` on the demo's store: the URL to post history to.
+
+    Both are stopped by their PIDs on the way out; ``process`` with SIGINT, which releases its
+    lease so that this process's own processor takes over at once.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    children: list[tuple[subprocess.Popen[bytes], signal.Signals]] = []
+    with log_file.open("ab") as log_sink:
+        try:
+            _start_children(children, settings, port, log_sink)
+            url = f"http://127.0.0.1:{port}"
+            await _wait_ready(url, [child for child, _ in children])
+            yield url
+        finally:
+            for child, stop_signal in reversed(children):
+                await asyncio.to_thread(_stop_child, child, stop_signal)
+
+
+def _start_children(
+    children: list[tuple[subprocess.Popen[bytes], signal.Signals]],
+    settings: Settings,
+    port: int,
+    log_sink: IO[bytes],
+) -> None:
+    """Start the processor, then ingest; each is appended to ``children`` as soon as it runs."""
+    env = {**os.environ, **_child_settings(settings)}
+    base = [sys.executable, "-m", "collector", "--log-level", "WARNING"]
+    # Two ingest workers: with a month of one agent per POST, validation is most of the work and
+    # SQLite's single writer is not the limit (benchmarks/fleet.py --layout workers2).
+    serve = ["serve", "--no-processor", "--no-migrate", "--workers", "2"]
+    serve += ["--host", "127.0.0.1", "--port", str(port)]
+    for args, stop_signal in ((["process"], signal.SIGINT), (serve, signal.SIGTERM)):
+        child = subprocess.Popen([*base, *args], env=env, stdout=log_sink, stderr=subprocess.STDOUT)
+        children.append((child, stop_signal))
+
+
+def _child_settings(settings: Settings) -> dict[str, str]:
+    """The demo's settings as COMMUNE_MONITOR_* variables for the history processes."""
+    from pydantic import SecretStr
+
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump(exclude_unset=True).items():
+        if value is None or name in ("host", "port"):
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        out[f"COMMUNE_MONITOR_{name.upper()}"] = str(value)
+    # History is fault-free and ends now: no agent is silent yet, so no silence sweep (it would
+    # find every agent quiet since its last back-filled report) runs while it is written.
+    out["COMMUNE_MONITOR_ALERTS_SWEEP_SECONDS"] = str(24 * 3600)
+    return out
+
+
+async def _wait_ready(url: str, children: Sequence[subprocess.Popen[bytes]]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60.0
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                raise DemoError("a history process stopped while starting; see demo.log")
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(f"{url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise DemoError(f"the history collector did not answer {url}/readyz within 60 s")
+
+
+def _stop_child(child: subprocess.Popen[bytes], stop_signal: signal.Signals) -> None:
+    if child.poll() is None:
+        child.send_signal(stop_signal)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _announce(
@@ -392,8 +543,12 @@ def demo_command(
     ] = 30.0,
     backfill_step: Annotated[
         float,
-        typer.Option(min=1, help="Minutes between back-filled reports (60: hourly, slower)."),
-    ] = 240.0,
+        typer.Option(
+            min=1,
+            help="Minutes between back-filled reports. Default 60 (hourly: about 350,000 reports "
+            "for 40 communes, a minute or two on 2 cores); 240 starts four times sooner.",
+        ),
+    ] = 60.0,
     interval: Annotated[
         float, typer.Option(min=1, help="Simulated seconds between an agent's live reports.")
     ] = 60.0,

@@ -43,3 +43,22 @@ class ReportRejected(CollectorError):
         super().__init__(message)
         self.field = field
         self.status = status
+
+
+def http_status(exc: CollectorError) -> int:
+    """The HTTP status that answers ``exc`` on any route."""
+    for cls, code in _STATUS:
+        if isinstance(exc, cls):
+            return code
+    if isinstance(exc, ReportRejected):
+        return exc.status
+    return 400
+
+
+_STATUS: tuple[tuple[type[CollectorError], int], ...] = (
+    (AuthError, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (ConfigError, 422),
+)

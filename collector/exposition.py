@@ -7,6 +7,7 @@ the sample name as field, which VictoriaMetrics turns into the same series name.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
@@ -113,9 +114,17 @@ class DeviceExposition:
     are escaped and numbers formatted by prometheus_client's own ``floatToGoString``.
     """
 
-    def __init__(self, engine: Engine, catalogue: dict[str, MetricInfo]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalogue: dict[str, MetricInfo],
+        clock: Clock | None = None,
+        stale_seconds: float | None = None,
+    ) -> None:
         self._engine = engine
         self._catalogue = catalogue
+        self._clock = clock
+        self._stale = stale_seconds
         self._provinces: dict[str, str] = {}
 
     def _province_of(self, commune_code: str) -> str:
@@ -132,7 +141,18 @@ class DeviceExposition:
         return info.type == "counter" if info is not None else name.endswith("_total")
 
     def render(self) -> bytes:
-        """The text of every ``cm_device_*`` family."""
+        """The text of every ``cm_device_*`` family.
+
+        The values of a device whose agent has been silent for more than ``stale_seconds``
+        are left out (its ``last_report_timestamp_seconds`` stays): a scraper must see the
+        series of a cut commune end, as for a target gone down, not its last values repeated
+        for ever. Old reports replayed by an agent that is back are current state, and shown.
+        """
+        oldest = (
+            self._clock.now().timestamp() - self._stale
+            if self._clock is not None and self._stale is not None
+            else None
+        )
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -141,10 +161,14 @@ class DeviceExposition:
                     device_state.c.kind,
                     device_state.c.measured_at,
                     device_state.c.samples,
-                )
+                    agents.c.last_seen_at,
+                ).outerjoin(agents, agents.c.id == device_state.c.agent_id)
             ).all()
-        families: dict[str, list[str]] = {}
+        families: defaultdict[str, list[str]] = defaultdict(list)
         last_report: list[str] = []
+        # A province repeats few label sets (cores, volumes, probe targets x phases) over
+        # thousands of devices: each is rendered once per scrape.
+        label_text: dict[tuple[tuple[str, str], ...], str] = {}
         for row in rows:
             base = (
                 f'province="{self._province_of(row.commune_code)}",'
@@ -155,18 +179,25 @@ class DeviceExposition:
                 f"{DEVICE_PREFIX}last_report_timestamp_seconds{{{base}}} "
                 f"{_format_float(row.measured_at.timestamp())}"
             )
+            if oldest is not None and (
+                row.last_seen_at is None or row.last_seen_at.timestamp() < oldest
+            ):
+                continue
             seen: set[str] = set()
             for name, labels, value, *_measured in orjson.loads(row.samples):
                 if labels:
-                    extra = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-                    series = f"{DEVICE_PREFIX}{name}{{{base},{extra}}}"
+                    key = tuple(labels.items())
+                    extra = label_text.get(key)
+                    if extra is None:
+                        extra = label_text[key] = "".join(f',{k}="{_escape(v)}"' for k, v in key)
                 else:
-                    series = f"{DEVICE_PREFIX}{name}{{{base}}}"
+                    extra = ""
+                series = f"{DEVICE_PREFIX}{name}{{{base}{extra}}}"
                 if series in seen:
                     continue  # a repeated label set within one device keeps the first value
                 seen.add(series)
                 # Ingest refuses NaN and infinities, so repr() is a valid sample value.
-                families.setdefault(name, []).append(f"{series} {float(value)!r}")
+                families[name].append(f"{series} {float(value)!r}")
         out = [
             f"# HELP {DEVICE_PREFIX}last_report_timestamp_seconds Measurement time of the "
             "device's latest processed report (Unix time).",

@@ -389,7 +389,7 @@ class JournalWriter:
             raise IngestOverloaded(self._settings.ingest_queue_max)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(identity, batch, received_at, correction, future))
-        self._metrics.queue_depth.set(self._queue.qsize())
+        # The depth gauge is set by the writer loop as it takes each group: what is left waiting.
         return await future
 
     async def _run(self) -> None:

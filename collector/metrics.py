@@ -22,6 +22,8 @@ class IngestMetrics:
     processed_reports: Counter
     processing_errors: Counter
     rate_limited: Counter
+    store_unavailable: Counter
+    head_timeouts: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -72,6 +74,17 @@ class IngestMetrics:
             rate_limited=Counter(
                 "cm_ingest_rate_limited",
                 "Report batches refused with 429 because their agent exceeded its rate limit.",
+                registry=registry,
+            ),
+            store_unavailable=Counter(
+                "cm_store_unavailable_answers",
+                "Requests answered 503 because the state store was unavailable (any route).",
+                registry=registry,
+            ),
+            head_timeouts=Counter(
+                "cm_http_head_timeouts",
+                "Connections closed with 408 because the request head did not arrive within "
+                "http_head_timeout_seconds (stalled links, slow-loris clients).",
                 registry=registry,
             ),
         )

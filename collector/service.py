@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from agent.checks.base import Clock, SystemClock
 from alerts.metrics import TicketCollector
+from alerts.notify import OutboxCollector
 from alerts.runtime import Alerting, build_alerting
 from collector.catalogue import MetricInfo, load_catalogue
 from collector.db import WriteGate, make_engine
@@ -22,6 +23,8 @@ from collector.ingest import JournalWriter
 from collector.metrics import IngestMetrics
 from collector.processor import JournalConsumer, Processor
 from collector.settings import Settings
+from collector.store_errors import StoreProbe, WithoutStore, render_without_store
+from inventory.metrics import InventoryCollector
 
 
 @dataclass
@@ -41,20 +44,33 @@ class CollectorService:
     alerting: Alerting | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def exposition(self) -> bytes:
-        """The whole /metrics text: the collector's own metrics, agents, then every device."""
-        return generate_latest(self.registry) + self.devices.render()
+    def exposition(self, devices: bool = True) -> bytes:
+        """The whole /metrics text: the collector's own metrics, agents, then every device.
+
+        ``devices=False`` leaves out the ``cm_device_*`` families, for a scraper that has them
+        from the time-series sink already (dashboards/victoriametrics/scrape.yml).
+        """
+        own = generate_latest(self.registry)
+        if not devices:
+            return own
+        return own + render_without_store(self.devices.render, "devices")
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[CollectorService]:
-        """Run the writer (and the processor, if configured) for the duration of the block."""
+    async def running(self, processor_idle_seconds: float = 1.0) -> AsyncIterator[CollectorService]:
+        """Run the writer (and the processor, if configured) for the duration of the block.
+
+        The processor wakes on this process's journal commits, else every idle period: a
+        process without ingest (``commune-monitor process``) polls with a shorter one.
+        """
         self.writer.start()
-        if self.sink is not None:
+        # The sink's sender runs where the journal is processed (and its backlog written).
+        if self.sink is not None and self.settings.run_processor:
             self.sink.start()
         if self.settings.run_processor:
             self._tasks.append(
                 asyncio.get_running_loop().create_task(
-                    self.processor.run(self.writer.committed), name="journal-processor"
+                    self.processor.run(self.writer.committed, processor_idle_seconds),
+                    name="journal-processor",
                 )
             )
         # Alert timers run where the journal is processed: one place raises tickets.
@@ -93,7 +109,14 @@ def build_service(
     metrics = IngestMetrics.create(registry)
     gate = WriteGate(engine)
     catalogue = load_catalogue()
-    registry.register(StateCollector(engine, clock, catalogue, settings.heartbeat_seconds))
+    # The parts read from the store are left out of a scrape while it is down (store_errors.py).
+    registry.register(StoreProbe(engine))
+    registry.register(
+        WithoutStore(StateCollector(engine, clock, catalogue, settings.heartbeat_seconds), "agents")
+    )
+    registry.register(
+        InventoryCollector(engine, clock, journal_days=settings.journal_retention_days)
+    )
     sink = None
     if settings.influx_url:
         sink = build_sink(
@@ -112,7 +135,8 @@ def build_service(
     if settings.alerts_enabled:
         alerting = build_alerting(settings, engine, clock)
         consumers = [*consumers, alerting.engine]
-        registry.register(TicketCollector(engine))
+        registry.register(WithoutStore(TicketCollector(engine), "tickets"))
+        registry.register(WithoutStore(OutboxCollector(engine), "outbox"))
     return CollectorService(
         settings=settings,
         engine=engine,
@@ -129,7 +153,9 @@ def build_service(
             gate=gate,
         ),
         catalogue=catalogue,
-        devices=DeviceExposition(engine, catalogue),
+        devices=DeviceExposition(
+            engine, catalogue, clock=clock, stale_seconds=settings.device_stale_seconds
+        ),
         sink=sink,
         alerting=alerting,
     )

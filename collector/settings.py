@@ -102,6 +102,30 @@ class Settings(BaseSettings):
         description="Most validated batches waiting for their journal commit; beyond it the "
         "collector answers 503 with Retry-After (the batch stays in the agent's spool).",
     )
+    http_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for a request's line and headers, from the connection opening "
+        "or the previous answer; a later head gets 408 and the connection is closed.",
+    )
+    ingest_body_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait for a report batch's body once its headers arrived; slower "
+        "bodies (a stalled link, a slow-loris client) get 408 and nothing is stored.",
+    )
+    device_stale_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Devices whose agent has been silent longer than this leave /metrics (their "
+        "last-report time stays), so a scraper sees a cut commune's series end.",
+    )
+    malloc_tuning: bool = Field(
+        default=True,
+        description="On glibc, limit malloc to 2 arenas and a 128 KiB mmap threshold so freed "
+        "memory returns to the system (a flat RSS under load); false leaves glibc's defaults, "
+        "or your MALLOC_* environment variables, in force.",
+    )
     run_processor: bool = Field(
         default=True,
         description="Consume the journal in this process (a lease keeps it to one process).",
@@ -145,6 +169,11 @@ class Settings(BaseSettings):
     )
     alerts_routing_file: Path | None = Field(
         default=None, description="Ticket routing YAML. Default: the bundled alerts/routing.yaml."
+    )
+    alerts_systems_file: Path | None = Field(
+        default=None,
+        description="Central systems YAML (which probe targets belong to which system, for one "
+        "software_outage per system). Default: the bundled alerts/systems.yaml.",
     )
     alerts_sweep_seconds: float = Field(
         default=15.0, gt=0, description="How often silence, hold-down and SLA timers are checked."

@@ -1,5 +1,5 @@
-"""Commune drill-down: the devices of one centre, its links, each counter's probe phases and
-its printers."""
+"""Commune drill-down: the devices of one centre, its open tickets, its links, each counter's
+probe phases and its printers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dashboards.panels import (
     query,
     row,
     selector,
+    series,
     table_panel,
     timeseries_panel,
 )
@@ -74,6 +75,21 @@ def build(lang: Lang) -> dash.Dashboard:
                 tr("Gần 100% thì phần mềm chạy chậm", "Near 100 % the software slows down"),
                 query(selector("memory_used_percent", **C), "{{device_id}}"),
                 unit="percent",
+            )
+        )
+        .with_panel(
+            table_panel(
+                tr("Phiếu đang mở của xã", "Open tickets of the commune"),
+                tr(
+                    "Phiếu chưa giải quyết của xã (sự cố toàn tỉnh nằm ở trang tổng quan)",
+                    "The commune's unresolved tickets (province-wide ones are on the overview)",
+                ),
+                query(
+                    "sum by (problem_class, owner, state) "
+                    f"({series('cm_tickets', **C, state_ne='resolved')})",
+                    "{{problem_class}} {{owner}} {{state}}",
+                    instant=True,
+                ),
             )
         )
         .with_row(row(tr("Đường truyền", "Network link")))

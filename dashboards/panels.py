@@ -39,6 +39,15 @@ ALL = ".*"
 
 def selector(metric: str, **matchers: str) -> str:
     """``cm_device_<metric>{...}``: keys ending in ``_re`` match a regex, ``_ne`` exclude."""
+    return series(f"cm_device_{metric}", **matchers)
+
+
+def series(name: str, **matchers: str) -> str:
+    """``name{...}`` for the collector's own families (tickets, register): same matchers.
+
+    On the sink path these reach the database by VictoriaMetrics scraping /metrics
+    (``dashboards/victoriametrics/scrape.yml``), on the scrape path with the device series.
+    """
     parts = []
     for key, value in matchers.items():
         if key.endswith("_re"):
@@ -47,7 +56,7 @@ def selector(metric: str, **matchers: str) -> str:
             parts.append(f'{key[:-3]}!="{value}"')
         else:
             parts.append(f'{key}="{value}"')
-    return f"cm_device_{metric}{{{','.join(parts)}}}"
+    return f"{name}{{{','.join(parts)}}}"
 
 
 def query(expr: str, legend: str = "", *, ref: str = "A", instant: bool = False) -> prom.Dataquery:

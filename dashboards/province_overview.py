@@ -1,5 +1,5 @@
 """Province overview: which communes report, how available the procedure software is, worst
-latencies and the devices that need attention soon."""
+latencies, the tickets open now (by class, owner, SLA) and the devices that need attention soon."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dashboards.panels import (
     query,
     row,
     selector,
+    series,
     stat_panel,
     table_panel,
     timeseries_panel,
@@ -22,6 +23,9 @@ P = {"province_re": "$province"}
 # Agents report every minute; 15 minutes of silence means the commune is cut off.
 REPORTING = f"max by (commune_code) (max_over_time({selector('agent_up', **P)}[15m]))"
 SEEN_THIS_WEEK = f"max by (commune_code) (max_over_time({selector('agent_up', **P)}[7d]))"
+# Tickets not yet resolved (open or acknowledged), from the collector's ticket store.
+OPEN_TICKETS = series("cm_tickets", **P, state_ne="resolved")
+OPEN_BREACHES = series("cm_ticket_sla_breaches", **P, state_ne="resolved")
 
 
 def build(lang: Lang) -> dash.Dashboard:
@@ -132,6 +136,54 @@ def build(lang: Lang) -> dash.Dashboard:
                 ),
                 query(f"quantile by (target) (0.95, {total})", "{{target}}"),
                 unit="s",
+            )
+        )
+        .with_row(row(tr("Phiếu xử lý sự cố", "Tickets")))
+        .with_panel(
+            bargauge_panel(
+                tr("Phiếu đang mở theo loại sự cố", "Open tickets by problem class"),
+                tr(
+                    "Phiếu chưa giải quyết (mở hoặc đã tiếp nhận), theo nguyên nhân",
+                    "Tickets not yet resolved (open or acknowledged), by root cause",
+                ),
+                query(
+                    f"sum by (problem_class) ({OPEN_TICKETS})", "{{problem_class}}", instant=True
+                ),
+                width=8,
+            )
+        )
+        .with_panel(
+            table_panel(
+                tr("Phiếu đang mở theo đơn vị xử lý", "Open tickets per owner"),
+                tr(
+                    "Đội hoặc nhà cung cấp phải xử lý, và trạng thái phiếu",
+                    "The team or vendor that must act, and the ticket state",
+                ),
+                query(
+                    f"sum by (owner, state) ({OPEN_TICKETS})", "{{owner}} {{state}}", instant=True
+                ),
+                width=8,
+            )
+        )
+        .with_panel(
+            table_panel(
+                tr("Phiếu quá hạn SLA", "SLA breaches (open tickets)"),
+                tr(
+                    "Phiếu chưa giải quyết đã quá hạn phản hồi (response) hoặc xử lý (resolution)",
+                    "Unresolved tickets past their response or resolution deadline",
+                ),
+                query(
+                    f"sum by (owner, kind) ({OPEN_BREACHES})", "{{owner}} {{kind}}", instant=True
+                ),
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                tr("Phiếu đang mở theo thời gian", "Open tickets over time"),
+                tr("Số phiếu chưa giải quyết, theo loại sự cố", "Unresolved tickets by class"),
+                query(f"sum by (problem_class) ({OPEN_TICKETS})", "{{problem_class}}"),
+                width=24,
             )
         )
         .with_row(row(tr("Thiết bị cần chú ý", "Devices needing attention")))

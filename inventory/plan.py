@@ -187,6 +187,47 @@ def _deficient(
     return out
 
 
+def _coverage(
+    held: Sequence[Asset], scores: Mapping[str, PriorityScore], settings: PlanSettings
+) -> tuple[dict[str, dict[str, list[Asset]]], dict[str, str]]:
+    """Rule id → deficient commune → its assets; and asset tag → the rule it may restore."""
+    deficient = {rule.id: _deficient(held, scores, rule) for rule in settings.coverage_rules}
+    coverage_of: dict[str, str] = {
+        asset.asset_tag: rule_id
+        for rule_id, communes in deficient.items()
+        for group in communes.values()
+        for asset in group
+    }
+    return deficient, coverage_of
+
+
+def _candidates(
+    held: Sequence[Asset],
+    scores: Mapping[str, PriorityScore],
+    settings: PlanSettings,
+    coverage_of: Mapping[str, str],
+) -> list[Asset]:
+    candidates = [
+        asset
+        for asset in held
+        if scores[asset.asset_tag].score >= settings.min_score or asset.asset_tag in coverage_of
+    ]
+    candidates.sort(key=lambda asset: asset.asset_tag)
+    return candidates
+
+
+def plan_candidates(
+    assets: Iterable[Asset],
+    scores: Mapping[str, PriorityScore],
+    settings: PlanSettings | None = None,
+) -> list[Asset]:
+    """The assets a plan chooses from, by tag: held, and scoring at least ``min_score`` or
+    restoring a commune's coverage (what replacing the whole ranked list would mean)."""
+    settings = settings or PlanSettings()
+    held = [asset for asset in assets if asset.in_service]
+    return _candidates(held, scores, settings, _coverage(held, scores, settings)[1])
+
+
 def build_plan(
     assets: Iterable[Asset],
     scores: Mapping[str, PriorityScore],
@@ -215,19 +256,8 @@ def build_plan(
             "score every asset in use or broken first"
         )
 
-    deficient = {rule.id: _deficient(held, scores, rule) for rule in settings.coverage_rules}
-    coverage_of: dict[str, str] = {
-        asset.asset_tag: rule_id
-        for rule_id, communes in deficient.items()
-        for group in communes.values()
-        for asset in group
-    }
-    candidates = [
-        asset
-        for asset in held
-        if scores[asset.asset_tag].score >= settings.min_score or asset.asset_tag in coverage_of
-    ]
-    candidates.sort(key=lambda asset: asset.asset_tag)
+    deficient, coverage_of = _coverage(held, scores, settings)
+    candidates = _candidates(held, scores, settings, coverage_of)
     position = {asset.asset_tag: k for k, asset in enumerate(candidates)}
     values = [scores[asset.asset_tag].points for asset in candidates]
     costs = [prices.price_for(asset, tables.class_of(asset)).price_vnd for asset in candidates]

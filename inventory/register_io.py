@@ -17,7 +17,11 @@ Choices documented here because registers come from many offices:
 * Costs: whole VND, as a number cell or text with ``.``, ``,`` or spaces as thousands separators
   and an optional ``đ``/``VNĐ``/``VND``; a decimal part is an error (Art. 5.1: whole numbers).
 * CSV: UTF-8 (with or without BOM); comma, semicolon (Excel in the Vietnamese locale) or tab
-  separated, chosen from the header line.
+  separated, chosen from the header line. A cell starting with an apostrophe before ``=``, ``+``,
+  ``-``, ``@`` loses that apostrophe: it is the text marker our export (and Excel) puts there so
+  that a spreadsheet never runs the cell as a formula.
+* Text: control characters are dropped and line ends become ``\n`` (an XLSX file cannot hold
+  the former and turns ``\r`` into ``\n``), so a register reads the same from CSV and XLSX.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 from pydantic import ValidationError
@@ -106,6 +112,13 @@ def normalize_header(text: str) -> str:
 # Cell parsers
 
 
+# Invisible control characters (pasted from other programs) cannot be written to XLSX: dropped.
+# Line ends become "\n", as an XLSX file keeps them, so CSV and XLSX imports agree.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Excel's text marker before what would be a formula, as tables.to_csv writes it (one removed).
+_QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -113,7 +126,8 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.date().isoformat()
-    return str(value).strip()
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
 
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -568,7 +582,60 @@ def _row_fields(
                 "remaining_value": remaining,
                 "remaining_life_years": life,
             }
+    issues.extend(_order_issues(ctx, row_number, cells, fields))
     return fields, issues
+
+
+def _order_issues(
+    ctx: _Context, row_number: int, cells: dict[str, tuple[str, Any]], fields: dict[str, Any]
+) -> list[ImportIssue]:
+    """Checks across cells of one row, each located at the cell that contradicts the others.
+
+    The model checks the same rules, but its errors carry no column; a finance officer needs
+    to know which cell to correct.
+    """
+    out: list[ImportIssue] = []
+
+    def issue(key: str, code: str, reason_vi: str, reason_en: str) -> None:
+        header, value = cells.get(key, ("", None))
+        out.append(
+            _issue(
+                ctx,
+                row_number,
+                header or _field(key).header_vi,
+                _CellError(code, reason_vi, reason_en),
+                value,
+            )
+        )
+
+    start: date | None = fields.get("put_into_use")
+    since: date | None = fields.get("status_since")
+    if start is not None and since is not None and since < start:
+        issue(
+            "status_since",
+            "date_order",
+            f"ngày đổi trạng thái trước ngày đưa vào sử dụng ({start.strftime('%d/%m/%Y')})",
+            f"status since is before the put-into-use date ({start.isoformat()})",
+        )
+    revaluation: dict[str, Any] | None = fields.get("revaluation")
+    if revaluation is None:
+        return out
+    if start is not None and revaluation["year"] < start.year:
+        issue(
+            "revaluation_year",
+            "date_order",
+            f"năm đánh giá lại trước năm đưa vào sử dụng ({start.year})",
+            f"revaluation year is before the year put into use ({start.year})",
+        )
+    remaining = revaluation["remaining_value"]
+    if remaining is not None and remaining > revaluation["cost"]:
+        issue(
+            "revalued_remaining_value",
+            "bad_cost",
+            "giá trị còn lại lớn hơn nguyên giá đánh giá lại",
+            "the remaining value is more than the revalued cost",
+        )
+    return out
 
 
 def _field(key: str) -> RegisterField:
@@ -586,7 +653,11 @@ def _validation_issues(
             key = {"year": "revaluation_year", "cost": "revalued_cost"}.get(
                 loc[1], "revalued_remaining_value"
             )
+        # An error the row checks did not foresee still names a cell: the row's asset tag.
         header = cells.get(key, ("", None))[0] if key else ""
+        if not header:
+            key = "asset_tag"
+            header = cells[key][0]
         message = str(error["msg"]).removeprefix("Value error, ")
         out.append(
             ImportIssue(
@@ -793,7 +864,10 @@ def _csv_rows(data: bytes) -> list[tuple[str, ...]]:
     delimiter = max((",", ";", "\t"), key=first_line.count)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        return [tuple(row) for row in reader]
+        return [
+            tuple(cell[1:] if _QUOTED_FORMULA.match(cell) else cell for cell in row)
+            for row in reader
+        ]
     except csv.Error as exc:
         raise RegisterFileError(f"tệp CSV hỏng (the CSV file is malformed: {exc})") from exc
 
@@ -831,25 +905,47 @@ def read_register_csv(
     )
 
 
-def _xlsx_sheets(data: bytes) -> Iterator[_RawSheet]:
+# What openpyxl raises on a damaged workbook, at load or (read-only mode is lazy) while reading
+# rows: a broken ZIP or deflate stream, XML that is not well formed (defusedxml's refusals are
+# ValueErrors), a missing part, a ZIP feature it does not know. Found by the hypothesis tests in
+# tests/hardening/test_register_properties.py.
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ElementTree.ParseError,
+    KeyError,
+    IndexError,
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    NotImplementedError,
+)
+
+
+def _xlsx_sheets(data: bytes) -> list[_RawSheet]:
+    workbook = None
     try:
         with warnings.catch_warnings():
             # openpyxl warns about Excel features it drops (data validation, conditional
             # formats); they do not change cell values, so they are not the user's problem.
             warnings.simplefilter("ignore", UserWarning)
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            sheets = []
+            for worksheet in workbook.worksheets:
+                rows = [tuple(row) for row in worksheet.iter_rows(values_only=True)]
+                raw = _raw_sheet(worksheet.title, rows)
+                if raw is not None:
+                    sheets.append(raw)
+            return sheets
+    except _XLSX_ERRORS as exc:
         raise RegisterFileError(
-            f"tệp không phải XLSX hợp lệ (not a valid XLSX workbook: {exc})"
+            f"tệp không phải XLSX hợp lệ hoặc bị hỏng (not a valid XLSX workbook, or damaged: "
+            f"{exc.__class__.__name__}: {str(exc)[:200]})"
         ) from exc
-    try:
-        for worksheet in workbook.worksheets:
-            rows = [tuple(row) for row in worksheet.iter_rows(values_only=True)]
-            raw = _raw_sheet(worksheet.title, rows)
-            if raw is not None:
-                yield raw
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def read_register_xlsx(
@@ -866,7 +962,7 @@ def read_register_xlsx(
     Sheets without such a header (instructions, summaries) are skipped. Parameters as for
     ``read_register_csv``.
     """
-    sheets = list(_xlsx_sheets(_source_bytes(source)))
+    sheets = _xlsx_sheets(_source_bytes(source))
     if not sheets:
         raise RegisterFileError(
             "không trang nào có dòng tiêu đề với cột 'Mã tài sản' "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import Literal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -27,6 +29,10 @@ Cell = str | int | float | Decimal | date | bool | None
 VND_FORMAT = "#,##0"
 DATE_FORMAT = "dd/mm/yyyy"
 DECIMAL_FORMAT = "0.00"
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV or formula injection,
+# OWASP): text from a register or from agents' device facts must stay text. CSV cells get Excel's
+# own text marker, a leading apostrophe, which the register importer removes again.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 # Excel limits sheet names to 31 characters and forbids some punctuation.
 _SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
 
@@ -96,6 +102,11 @@ def _xlsx_value(value: Cell, column: Column, lang: Lang) -> Cell:
     if column.type is ColumnType.DECIMAL and isinstance(value, Decimal):
         # openpyxl writes Decimal as a number; float keeps it simple for every reader.
         return float(value)
+    if isinstance(value, str):
+        # Control characters are not allowed in XML (openpyxl raises): SNMP descriptions and
+        # pasted cells carry some. They are invisible; dropping them is the only way to write.
+        cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
+        return cleaned
     return value
 
 
@@ -119,6 +130,8 @@ def to_xlsx(sheets: Sequence[Sheet], *, lang: Lang = "vi") -> bytes:
                 cell = worksheet.cell(
                     row=row_index, column=col_index, value=_xlsx_value(value, column, lang)
                 )
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text starts with
                 if column.type is ColumnType.VND or column.type is ColumnType.INT:
                     cell.number_format = VND_FORMAT
                 elif column.type is ColumnType.DATE:
@@ -144,11 +157,17 @@ def _csv_text(value: Cell, lang: Lang) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
     return str(value)
 
 
 def to_csv(sheet: Sheet, *, lang: Lang = "vi") -> bytes:
-    """The sheet as CSV: UTF-8 with BOM, comma-separated, dates dd/mm/yyyy, VND as plain digits."""
+    """The sheet as CSV: UTF-8 with BOM, comma-separated, dates dd/mm/yyyy, VND as plain digits.
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) is written after
+    an apostrophe, Excel's text marker.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([column.header(lang) for column in sheet.columns])

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ from tests.services import free_port, require_binary
 class VictoriaMetrics:
     """One single-node VictoriaMetrics process on 127.0.0.1 with its data in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, binary: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, binary: str | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
         self.binary = binary or require_binary("victoria-metrics")
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)  # e.g. -promscrape.config=... (tests/dashboards)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,6 +46,7 @@ class VictoriaMetrics:
                     # The sink delivers at least once; identical re-sent points collapse.
                     "-dedup.minScrapeInterval=1ms",
                     "-loggerLevel=ERROR",
+                    *self.extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -84,7 +89,8 @@ class VictoriaMetrics:
             timeout=60,
         )
         response.raise_for_status()
-        return [json.loads(line) for line in response.text.splitlines() if line]
+        # Not splitlines(): it also splits at U+2028 and friends, which label values may hold.
+        return [json.loads(line) for line in response.text.split("\n") if line]
 
     def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
         """An instant PromQL query; the result vector (or matrix) as returned."""

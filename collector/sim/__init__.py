@@ -23,10 +23,12 @@ Public API (kept stable for the alerting, dashboard and UI tests; import from he
   fault and field.
 - Driver (:mod:`collector.sim.driver`): ``Driver(fleet, *, base_url, spool_dir, clock, faults=(),
   transport=None, interval_seconds=60, concurrency=64)``; ``enrol(engine)`` or
-  ``enrol_via_api(...)``; ``backfill(start, end, step_seconds=3600, progress=None)``;
-  ``open_spools()``; ``step(at=None) -> StepResult`` (measure, spool, send: tests drive it with a
-  fake clock); ``run(stop)`` (real-time pacing on a ``SimClock``); ``aclose()``.
-  ``SimClock(start, speed)`` is the one clock every component of a run reads.
+  ``enrol_via_api(...)``; ``backfill(start, end, step_seconds=3600, progress=None, only=None,
+  concurrency=8, base_url=None) -> BackfillResult`` (a month of one agent per POST, resent on a
+  timeout or 503: ingest is idempotent); ``open_spools()``; ``step(at=None) -> StepResult``
+  (measure, spool, send: tests drive it with a fake clock); ``run(stop)`` (real-time pacing on a
+  ``SimClock``); ``aclose()``. ``SimClock(start, speed)`` is the one clock every component of a
+  run reads; ``set_speed(speed)`` changes its pace from now on (the demo back-fills at 1).
 - Ground truth checks (:mod:`collector.sim.truth`): ``read_journal(engine, agents_by_id)``,
   ``observed_symptoms(reports, interval_seconds)`` finds the symptoms each fault leaves in stored
   reports, and ``compare(ground_truth, symptoms) -> TruthCheck`` (``missing``, ``unexplained``).

@@ -59,15 +59,16 @@ class FaultView:
     """The faults active at one instant, indexed for the per-device loop."""
 
     link_down: frozenset[str] = frozenset()
-    # Commune code, or None for the whole province -> "outage" or "slow".
-    software: dict[str | None, str] = field(default_factory=dict)
+    # (commune code or None for the whole province, probe target or None for every one)
+    # -> "outage" or "slow".
+    software: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
     devices: dict[str, frozenset[FaultType]] = field(default_factory=dict)
 
     @classmethod
     def at(cls, faults: tuple[Fault, ...] | list[Fault], when: datetime) -> FaultView:
         """Index the faults of a resolved scenario that hold at ``when``."""
         link: set[str] = set()
-        software: dict[str | None, str] = {}
+        software: dict[tuple[str | None, str | None], str] = {}
         devices: dict[str, set[FaultType]] = {}
         for fault in faults:
             if not fault.active(when):
@@ -76,18 +77,27 @@ class FaultView:
                 assert fault.commune_code is not None
                 link.add(fault.commune_code)
             elif fault.type is FaultType.SOFTWARE_OUTAGE:
-                software[fault.commune_code] = "outage"
+                software[(fault.commune_code, fault.system)] = "outage"
             elif fault.type is FaultType.SOFTWARE_SLOW:
-                software.setdefault(fault.commune_code, "slow")
+                software.setdefault((fault.commune_code, fault.system), "slow")
             elif fault.device_id is not None:
                 devices.setdefault(fault.device_id, set()).add(fault.type)
         return cls(
             frozenset(link), software, {key: frozenset(value) for key, value in devices.items()}
         )
 
-    def software_state(self, commune_code: str) -> str | None:
-        """ "outage", "slow" or None for the central software as seen from this commune."""
-        return self.software.get(commune_code) or self.software.get(None)
+    def software_state(self, commune_code: str, system: str | None = None) -> str | None:
+        """ "outage", "slow" or None for central system ``system`` (a probe target) as seen
+        from this commune; the commune's own fault first, then the province's."""
+        if not self.software:
+            return None
+        get = self.software.get
+        return (
+            get((commune_code, system))
+            or get((commune_code, None))
+            or get((None, system))
+            or get((None, None))
+        )
 
     def device_faults(self, device_id: str) -> frozenset[FaultType]:
         """Faults of one device now."""
@@ -271,9 +281,9 @@ class Behaviour:
         rng: random.Random,
     ) -> list[Sample]:
         link_down = commune.code in faults.link_down
-        software = faults.software_state(commune.code)
         out: list[Sample] = []
         for labels, total_labels, ttfb_labels, base in self._probe_labels:
+            software = faults.software_state(commune.code, labels["target"])
             if link_down or software == "outage":
                 # A cut link times out; a central outage answers 503 quickly.
                 duration = PROBE_TIMEOUT_SECONDS if link_down else 0.2 + rng.random() * 0.2

@@ -47,6 +47,13 @@ IDENTITIES_FILE = "sim-agents.json"
 # Stay well under the collector's 64 MiB decompressed-body guard with one back-fill POST.
 BACKFILL_MAX_BODY = 16 * 1024 * 1024
 _CONNECTIONS_PER_CLIENT = 4
+# Agents back-filling at once. Each POST carries up to a month of one agent's reports: a few in
+# flight keep the collector busy, while many only make its queue (and every ack) longer.
+BACKFILL_CONCURRENCY = 8
+# A back-fill POST that times out or is refused as overloaded is sent again, a bounded number of
+# times; the collector stores each (agent, sequence) once, so a resend never duplicates.
+_BACKFILL_ATTEMPTS = 6
+_RETRY_STATUS = frozenset({408, 429, 503})
 _DEVICES: TypeAdapter[list[DeviceReport]] = TypeAdapter(list[DeviceReport])
 
 
@@ -58,6 +65,17 @@ class SimClock:
         self._start = start
         self._speed = speed
         self._origin = self._real.monotonic()
+        self._elapsed = 0.0  # simulated seconds before the last change of speed
+
+    def set_speed(self, speed: float) -> None:
+        """Run ``speed`` times as fast as the real clock from now on; time so far is kept.
+
+        The demo back-fills history at speed 1, so that the separate ingest process, which
+        reads the real clock, sees no clock skew; the live run is then compressed.
+        """
+        self._elapsed = self.monotonic()
+        self._origin = self._real.monotonic()
+        self._speed = speed
 
     @property
     def speed(self) -> float:
@@ -70,7 +88,7 @@ class SimClock:
 
     def monotonic(self) -> float:
         """Simulated seconds since the start."""
-        return (self._real.monotonic() - self._origin) * self._speed
+        return self._elapsed + (self._real.monotonic() - self._origin) * self._speed
 
     def real_seconds_until(self, when: datetime) -> float:
         """Real seconds to wait until the simulated clock reaches ``when``."""
@@ -136,6 +154,10 @@ class BackfillResult:
     posts: int = 0
     bytes_sent: int = 0
     seconds: float = 0.0
+    # POSTs sent again after a timeout, a dropped connection or a 429/503 (ingest is idempotent).
+    retries: int = 0
+    # Reports a retried POST found already stored (the first attempt had committed them).
+    duplicates: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -155,8 +177,11 @@ class Driver:
         concurrency: int = 64,
         seed: int | None = None,
         start: datetime | None = None,
+        backfill_retry_seconds: float = 0.5,
     ) -> None:
         self.fleet = fleet
+        # First pause before a back-fill POST is resent; it doubles on each further attempt.
+        self.backfill_retry_seconds = backfill_retry_seconds
         self.clock = clock
         self.faults = faults
         self.interval = interval_seconds
@@ -165,12 +190,21 @@ class Driver:
         # Several small clients rather than one with a big pool: httpcore scans its whole pool for
         # every queued request, which made one 64-connection client cost more CPU than the rest
         # of the simulation. Agents are spread over the clients (a PC has its own client anyway).
-        lanes = max(1, concurrency // _CONNECTIONS_PER_CLIENT)
-        self._clients = [
+        self._transport = transport
+        self._clients = self._make_clients(base_url, max(1, concurrency // _CONNECTIONS_PER_CLIENT))
+        self._client = self._clients[0]
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self.behaviour = Behaviour(
+            fleet, fleet.seed if seed is None else seed, start or clock.now()
+        )
+        self.runtimes: list[SimRuntime] = []
+
+    def _make_clients(self, base_url: str, lanes: int) -> list[httpx.AsyncClient]:
+        return [
             httpx.AsyncClient(
                 base_url=base_url,
                 transport=_SiteLinks(
-                    transport
+                    self._transport
                     or httpx.AsyncHTTPTransport(
                         limits=httpx.Limits(max_connections=_CONNECTIONS_PER_CLIENT)
                     ),
@@ -180,12 +214,6 @@ class Driver:
             )
             for _ in range(lanes)
         ]
-        self._client = self._clients[0]
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self.behaviour = Behaviour(
-            fleet, fleet.seed if seed is None else seed, start or clock.now()
-        )
-        self.runtimes: list[SimRuntime] = []
 
     # -- identities ---------------------------------------------------------------------------
 
@@ -253,27 +281,53 @@ class Driver:
         step_seconds: float = 3600.0,
         progress: Callable[[int], None] | None = None,
         only: Sequence[SimRuntime] | None = None,
+        concurrency: int = BACKFILL_CONCURRENCY,
+        base_url: str | None = None,
     ) -> BackfillResult:
         """Post every agent's reports from ``start`` to ``end`` (exclusive), fault-free.
 
         ``progress`` is called with the number of agents finished so far; ``only`` limits the
-        back-fill to some agents (the benchmark samples the fleet).
+        back-fill to some agents (the benchmark samples the fleet); ``concurrency`` agents post
+        at once; ``base_url`` sends the history to another collector process than the live run's
+        (the demo back-fills through a separate ingest process).
         """
+        clients = self._clients if base_url is None else self._make_clients(base_url, concurrency)
+        try:
+            return await self._backfill(
+                start, end, step_seconds, progress, only, concurrency, clients
+            )
+        finally:
+            if base_url is not None:
+                for client in clients:
+                    await client.aclose()
+
+    async def _backfill(
+        self,
+        start: datetime,
+        end: datetime,
+        step_seconds: float,
+        progress: Callable[[int], None] | None,
+        only: Sequence[SimRuntime] | None,
+        concurrency: int,
+        clients: list[httpx.AsyncClient],
+    ) -> BackfillResult:
         result = BackfillResult()
+        semaphore = asyncio.Semaphore(concurrency)
         begun = time.perf_counter()
         step = timedelta(seconds=step_seconds)
-        times: list[datetime] = []
+        times: list[tuple[datetime, str]] = []  # with the ISO text, made once for every agent
         at = start
         while at < end:
-            times.append(at)
+            times.append((at, at.isoformat()))
             at += step
         quiet = FaultView()
         done = 0
 
         async def one(runtime: SimRuntime) -> None:
             nonlocal done
-            async with self._semaphore:
-                await self._backfill_agent(runtime, times, step_seconds, quiet, result)
+            client = clients[runtime.lane % len(clients)]
+            async with semaphore:
+                await self._backfill_agent(runtime, client, times, step_seconds, quiet, result)
             done += 1
             if progress is not None:
                 progress(done)
@@ -286,35 +340,38 @@ class Driver:
     async def _backfill_agent(
         self,
         runtime: SimRuntime,
-        times: list[datetime],
+        client: httpx.AsyncClient,
+        times: list[tuple[datetime, str]],
         step_seconds: float,
         quiet: FaultView,
         result: BackfillResult,
     ) -> None:
         parts: list[bytes] = []
         size = 0
-        for at in times:
+        for at, stamp in times:
             devices = self.behaviour.agent_report(runtime.agent, at, step_seconds, quiet)
             if devices is None:
                 continue
-            part = orjson.dumps(
-                {"seq": runtime.next_seq, "measured_at": at.isoformat(), "devices": devices}
-            )
+            part = orjson.dumps({"seq": runtime.next_seq, "measured_at": stamp, "devices": devices})
             runtime.next_seq += 1
             result.samples += sum(len(d["samples"]) for d in devices)  # type: ignore[arg-type,misc]
             parts.append(part)
             size += len(part)
             if len(parts) >= MAX_REPORTS_PER_BATCH or size >= BACKFILL_MAX_BODY:
-                await self._post_history(runtime, parts, result)
+                await self._post_history(runtime, client, parts, result)
                 parts, size = [], 0
             # Yield now and then so that in-flight POSTs of other agents make progress.
             if len(parts) % 50 == 0:
                 await asyncio.sleep(0)
         if parts:
-            await self._post_history(runtime, parts, result)
+            await self._post_history(runtime, client, parts, result)
 
     async def _post_history(
-        self, runtime: SimRuntime, parts: list[bytes], result: BackfillResult
+        self,
+        runtime: SimRuntime,
+        client: httpx.AsyncClient,
+        parts: list[bytes],
+        result: BackfillResult,
     ) -> None:
         head = orjson.dumps(
             {
@@ -325,25 +382,35 @@ class Driver:
         )
         body = head[:-1] + b',"reports":[' + b",".join(parts) + b"]}"
         compressed = await asyncio.to_thread(gzip.compress, body, 1)
-        response = await self._client_of(runtime).post(
-            "/api/v1/reports",
-            content=compressed,
-            headers={
-                "Authorization": f"Bearer {runtime.token}",
-                "Content-Encoding": "gzip",
-                "Content-Type": "application/json",
-            },
-        )
         result.posts += 1
         result.bytes_sent += len(compressed)
-        if response.status_code != 200:
-            result.failures.append(f"{runtime.agent.key}: HTTP {response.status_code}")
-            log.warning(
-                "back-fill batch refused",
-                extra={"agent": runtime.agent.key, "status": response.status_code},
-            )
-            return
-        result.reports += len(parts)
+        outcome = ""
+        for attempt in range(1, _BACKFILL_ATTEMPTS + 1):
+            if attempt > 1:
+                result.retries += 1
+                await asyncio.sleep(min(self.backfill_retry_seconds * 2 ** (attempt - 2), 8.0))
+            try:
+                response = await client.post(
+                    "/api/v1/reports",
+                    content=compressed,
+                    headers={
+                        "Authorization": f"Bearer {runtime.token}",
+                        "Content-Encoding": "gzip",
+                        "Content-Type": "application/json",
+                    },
+                )
+            except httpx.TransportError as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code == 200:
+                result.reports += len(parts)
+                result.duplicates += int(response.json().get("duplicates", 0))
+                return
+            outcome = f"HTTP {response.status_code}"
+            if response.status_code not in _RETRY_STATUS:
+                break
+        result.failures.append(f"{runtime.agent.key}: {outcome}")
+        log.warning("back-fill batch refused", extra={"agent": runtime.agent.key, "error": outcome})
 
     # -- live ---------------------------------------------------------------------------------
 

@@ -100,6 +100,10 @@ class Target(BaseModel):
     device: str | None = Field(default=None, description="Device id (asset tag)")
     kind: DeviceKind | None = Field(default=None, description="Device kind, with 'index'")
     index: int = Field(default=0, ge=0, description="Which device of that kind (0 = first)")
+    # Software faults only: the central system (the probe target) that fails; None = every one.
+    system: Literal["motcua", "dvcqg"] | None = Field(
+        default=None, description="software_outage/software_slow: which probed system fails"
+    )
 
 
 class FaultSpec(BaseModel):
@@ -143,6 +147,7 @@ class Fault:
     commune_code: str | None  # None: the whole province
     device_id: str | None
     period: timedelta
+    system: str | None = None  # software faults: the one probe target that fails (None: all)
 
     def active(self, at: datetime) -> bool:
         """Whether the fault holds at ``at`` (a flapping link is down every other period)."""
@@ -164,6 +169,7 @@ class ExpectedIncident:
     start: datetime
     end: datetime
     fault_id: str
+    system: str | None = None  # software faults limited to one central system
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,7 @@ class Scenario:
                     start=fault.start,
                     end=fault.end,
                     fault_id=fault.id,
+                    system=fault.system,
                 )
             )
         return ResolvedScenario(self.name, tuple(faults), tuple(truth))
@@ -273,10 +280,15 @@ def _resolve_fault(
     end = begin + _duration(spec.duration)
     commune_code: str | None = None
     device_id: str | None = None
+    software = spec.type in (FaultType.SOFTWARE_OUTAGE, FaultType.SOFTWARE_SLOW)
+    if spec.target.system is not None and not software:
+        raise ScenarioError(
+            f"{where}, field 'target.system': only software_outage and software_slow name a system"
+        )
     if spec.type in _DEVICE_FAULT_KINDS:
         device = _pick_device(fleet, spec, where)
         commune_code, device_id = device.commune_code, device.device_id
-    elif spec.type in (FaultType.SOFTWARE_OUTAGE, FaultType.SOFTWARE_SLOW):
+    elif software:
         if spec.target.scope != "province":
             commune_code = _pick_commune(fleet, spec.target.commune, where).code
     else:
@@ -294,6 +306,7 @@ def _resolve_fault(
         commune_code=commune_code,
         device_id=device_id,
         period=_duration(spec.period),
+        system=spec.target.system,
     )
 
 

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -106,7 +107,7 @@ def test_enrol_run_once_and_status(
     assert "could not send to the collector (reports stay in the spool)" in offline.stderr
     status = json.loads(agent(data, "status", "--json").output)
     assert status["spool"]["depth"] >= 2
-    assert "ConnectError" in status["state"]["last_send_error"]
+    assert "ConnectionRefusedError" in status["state"]["last_send_error"]
     assert status["state"]["send_failures"] == 1
 
     # Back again: the bounded service sends them and stops by itself.
@@ -290,7 +291,7 @@ _IMPORTS = """
 import sys
 from agent.cli import _keep_httpx_cli_out
 _keep_httpx_cli_out()
-import agent.cli, agent.runner, apscheduler.schedulers.asyncio
+import agent.cli, agent.runner, agent.service, apscheduler.schedulers.asyncio
 from agent.checks import check_class
 for name in ("host", "http_probe", "local_service", "ping"):
     check_class(name)
@@ -308,3 +309,88 @@ def test_a_pc_agent_process_loads_no_server_or_snmp_library() -> None:
     for heavy in ("collector", "sqlalchemy", "fastapi", "starlette", "uvicorn", "pysnmp",
                   "rich", "pygments", "yaml", "prometheus_client", "numpy"):  # fmt: skip
         assert heavy not in loaded, f"{heavy} is imported by the PC agent"
+
+
+# Loaded by the CLI to parse options and settings, but never by the service process ``run``
+# becomes (agent.service): each is resident memory on a 4 GB counter PC (docs/agent.md).
+_NOT_IN_THE_SERVICE = (
+    "typer", "click", "rich", "pygments", "shellingham",  # the CLI
+    "pydantic_settings", "dotenv", "argparse",  # settings sources: resolved by the CLI
+    "httpx", "httpcore", "anyio", "h11", "certifi", "idna",  # enrolment's client
+    "yaml", "pycurl", "pysnmp", "collector", "sqlalchemy", "fastapi", "starlette", "uvicorn",
+    "prometheus_client", "numpy",
+)  # fmt: skip
+_IMPORTTIME_HEADER = "import time: self [us] | cumulative | imported package"
+
+
+def _imported(section: list[str]) -> set[str]:
+    return {line.rsplit("|", 1)[1].strip() for line in section if line.startswith("import time:")}
+
+
+def test_the_service_process_keeps_its_pid_and_loads_only_what_running_needs(
+    tmp_path: Path,
+) -> None:
+    from pydantic import SecretStr
+
+    from agent.identity import Identity, save_identity
+
+    data = tmp_path / "agent"
+    save_identity(
+        data / "identity.json",
+        Identity(
+            agent_id="ag_imports",
+            agent_token=SecretStr("agt_not_a_real_token"),
+            # Nobody listens there: the reports stay spooled, which is fine for this test.
+            server_url=f"http://127.0.0.1:{free_port()}",
+            commune_code="00001",
+            enrolled_at=datetime.now(UTC),
+        ),
+    )
+    env = {**os.environ, "COMMUNE_AGENT_DATA_DIR": str(data), "PYTHONPROFILEIMPORTTIME": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from agent.cli import main; main()", "run", "--max-seconds", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, stderr[-3000:]
+    # -X importtime prints a header per interpreter: the CLI's, then the service's.
+    sections: list[list[str]] = []
+    for line in stderr.splitlines():
+        if line.startswith(_IMPORTTIME_HEADER):
+            sections.append([])
+        elif sections:
+            sections[-1].append(line)
+    assert len(sections) == 2, "run did not start a separate service interpreter"
+    cli_modules, service_modules = (_imported(section) for section in sections)
+    assert {"typer", "pydantic_settings", "agent.service"} <= cli_modules
+    # (Check modules come through importlib.import_module, which -X importtime does not time;
+    # psutil is what the host check imports.)
+    assert {"agent.runner", "apscheduler.schedulers.asyncio", "urllib.request", "psutil"} <= (
+        service_modules
+    )
+    loaded = {name.split(".")[0] for name in service_modules}
+    assert not [name for name in _NOT_IN_THE_SERVICE if name in loaded]
+    # The same process all along: systemd, NSSM or a kill -9 see one pid.
+    state = json.loads((data / "state.json").read_text())
+    assert state["pid"] == proc.pid
+    assert state["config_source"] == "default"
+
+
+def test_the_service_entry_refuses_to_be_run_by_hand() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "agent.service", "--data-dir", "/tmp"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert "started by 'commune-agent run'" in ran.stderr

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import ssl
 import stat
 from pathlib import Path
 
 import pytest
+import trustme
 from sqlalchemy import Engine
 
 from agent.errors import EnrolError, IdentityUnreadable, NotEnrolled
 from agent.identity import enrol, load_identity
-from agent.settings import tls_verify
+from agent.settings import tls_context
 from collector import agents
 from collector.settings import Settings
 from tests.agent.support import agent_settings, enrol_token, first_commune, in_process_collector
@@ -120,7 +122,33 @@ async def test_loosened_identity_file_is_restricted_again(
 
 
 def test_tls_verification_is_on_and_can_pin_a_ca(tmp_path: Path) -> None:
-    assert tls_verify(agent_settings(tmp_path)) is True
-    assert tls_verify(agent_settings(tmp_path, verify_tls=False)) is False
+    system = tls_context(agent_settings(tmp_path))
+    assert system.verify_mode == ssl.CERT_REQUIRED
+    assert system.check_hostname
+
+    off = tls_context(agent_settings(tmp_path, verify_tls=False))
+    assert off.verify_mode == ssl.CERT_NONE
+    assert not off.check_hostname
+
+    ca = trustme.CA(organization_name="pinned test CA")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    pinned = tls_context(agent_settings(tmp_path), tmp_path / "ca.pem")
+    # Only the pinned CA is trusted, not the system store as well.
+    trusted = pinned.get_ca_certs()
+    assert len(trusted) == 1
+    assert ("organizationName", "pinned test CA") in [
+        name for rdn in trusted[0]["subject"] for name in rdn
+    ]
+    assert pinned.verify_mode == ssl.CERT_REQUIRED
+    # The settings' ca_file wins over the one stored at enrolment.
+    other = trustme.CA(organization_name="settings CA")
+    other.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+    by_settings = tls_context(
+        agent_settings(tmp_path, ca_file=tmp_path / "other.pem"), tmp_path / "ca.pem"
+    )
+    assert ("organizationName", "settings CA") in [
+        name for rdn in by_settings.get_ca_certs()[0]["subject"] for name in rdn
+    ]
+
     with pytest.raises(FileNotFoundError, match="ca_file"):
-        tls_verify(agent_settings(tmp_path), tmp_path / "missing.pem")
+        tls_context(agent_settings(tmp_path), tmp_path / "missing.pem")

@@ -51,12 +51,15 @@ class WebhookServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self.received: list[dict[str, Any]] = []
+        # The path of every POST, answered or refused (to see where a channel really sent).
+        self.paths: list[str] = []
         self.failing = False
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                outer.paths.append(self.path)
                 if outer.failing:
                     self.send_response(503)
                 else:

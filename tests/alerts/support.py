@@ -16,6 +16,7 @@ from alerts.engine import AlertEngine
 from alerts.routing import Routing, load_routing
 from alerts.rules import Rules, load_rules
 from alerts.schema import incidents, tickets
+from alerts.systems import SystemMap
 from collector import agents
 from collector.agents import AgentIdentity
 from collector.ingest import store_batch
@@ -33,42 +34,48 @@ def pc(
     device_id: str,
     *,
     disk: float = 50.0,
-    probe: str = "ok",
+    probe: str | dict[str, str] = "ok",
     duration: float = 0.4,
     memory: float = 60.0,
+    targets: tuple[str, ...] = ("motcua", "dvcqg"),
+    hosts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A counter PC: disk, memory, and probes of both central systems (ok/fail/slow/cut)."""
+    """A counter PC: disk, memory, and probes of central systems (ok/fail/slow/slow_path/cut),
+    the same for every target or per target (``{"motcua": "fail"}``, the others ok)."""
     samples: list[dict[str, Any]] = [
         {"name": "cpu_percent", "value": 10.0},
         {"name": "memory_used_percent", "value": memory},
         {"name": "disk_used_percent", "value": disk, "labels": {"volume": "C:"}},
         {"name": "smart_healthy", "value": 1.0, "labels": {"disk": "0"}},
     ]
-    for target in ("motcua", "dvcqg"):
+    for target in targets:
+        state = probe if isinstance(probe, str) else probe.get(target, "ok")
         success, status, took = 1.0, 200.0, duration
-        if probe == "fail":
+        if state == "fail":
             success, status, took = 0.0, 503.0, 0.2
-        elif probe == "cut":
+        elif state == "cut":
             success, status, took = 0.0, 0.0, 10.0
-        elif probe in ("slow", "slow_path"):
+        elif state in ("slow", "slow_path"):
             took = duration * 10
         # The path's phases (TCP connect, TLS) and the server's (time to first byte).
-        path = took * 0.8 if probe == "slow_path" else min(took, duration) * 0.2
+        path = took * 0.8 if state == "slow_path" else min(took, duration) * 0.2
+        # The agent labels each probe with its name and, as here when given, its URL host.
+        label = {"target": target, **({"host": hosts[target]} if hosts and target in hosts else {})}
         for phase, value in (("connect", path * 0.5), ("tls", path * 0.5), ("ttfb", took - path)):
             samples.append(
                 {
                     "name": "probe_duration_seconds",
                     "value": value,
-                    "labels": {"target": target, "phase": phase},
+                    "labels": {**label, "phase": phase},
                 }
             )
         samples += [
-            {"name": "probe_success", "value": success, "labels": {"target": target}},
-            {"name": "probe_http_status", "value": status, "labels": {"target": target}},
+            {"name": "probe_success", "value": success, "labels": label},
+            {"name": "probe_http_status", "value": status, "labels": label},
             {
                 "name": "probe_duration_seconds",
                 "value": took,
-                "labels": {"target": target, "phase": "total"},
+                "labels": {**label, "phase": "total"},
             },
         ]
     return {"device_id": device_id, "kind": "pc", "samples": samples}
@@ -135,6 +142,7 @@ class World:
         rules: Rules | None = None,
         routing: Routing | None = None,
         clock: FakeClock | None = None,
+        systems: SystemMap | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock or FakeClock()
@@ -144,6 +152,7 @@ class World:
             routing or load_routing(),
             self.clock,
             heartbeat_seconds=HEARTBEAT,
+            systems=systems,
         )
         self.processor = Processor(
             engine,

@@ -100,6 +100,9 @@ async def test_bad_requests_are_4xx_naming_the_field(client: httpx.AsyncClient) 
     huge = await client.post(f"/api/v1/tickets/{2**63}/ack", headers=ADMIN)
     assert huge.status_code == 422
     assert "ticket_id" in huge.text
+    far = await client.get("/api/v1/tickets", params={"offset": 2**64}, headers=ADMIN)
+    assert far.status_code == 422
+    assert "offset" in far.text
     # Pages and the e-mail link pass ids straight to the desk: it says "no such ticket".
     link = await client.get(f"/tickets/{2**64}", follow_redirects=True)
     assert link.status_code < 500
@@ -151,8 +154,10 @@ async def test_vendor_token_sees_only_its_own_tickets(client: httpx.AsyncClient)
 
 async def test_ticket_counts_on_metrics(client: httpx.AsyncClient) -> None:
     text = (await client.get("/metrics")).text
-    assert 'cm_tickets{owner="isp",problem_class="site_outage",state="open"} 1.0' in text
-    assert 'cm_tickets{owner="printer-vendor",problem_class="printer_fault",state="open"} 1.0' in (
-        text
+    # Labels sort by name: commune_code comes first, then these.
+    assert 'owner="isp",problem_class="site_outage",province="37",state="open"} 1.0' in text
+    assert (
+        'owner="printer-vendor",problem_class="printer_fault",province="37",state="open"} 1.0'
+        in text
     )
     assert "cm_notifications_pending" in text

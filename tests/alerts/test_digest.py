@@ -13,7 +13,7 @@ from alerts.errors import RulesError
 from alerts.notify import AppriseNotifier, Dispatcher, WebhookNotifier, digest_due
 from alerts.routing import Routing, parse_routing
 from tests.alerts.receivers import WebhookServer
-from tests.alerts.support import World, pc
+from tests.alerts.support import World, pc, printer
 from tests.services import free_port
 
 
@@ -74,7 +74,7 @@ def test_digest_groups_changes_into_one_message_per_channel(
             engine,
             world.clock,
             {"webhook": WebhookNotifier(client), "apprise": AppriseNotifier()},
-            digest_targets=routing.digest_targets(),
+            routing=routing,
         )
         world.tick()  # PC-0's disk: ticket 1
         agent.devices = [pc(f"{commune}-PC-0", disk=97.0), pc(f"{commune}-PC-1", disk=96.0)]
@@ -117,7 +117,7 @@ def test_digest_retried_as_a_whole_when_the_receiver_is_down(
             engine,
             world.clock,
             {"webhook": WebhookNotifier(client)},
-            digest_targets=routing.digest_targets(),
+            routing=routing,
         )
         world.tick()
         world.clock.advance(5 * 60)
@@ -138,7 +138,9 @@ def test_without_digest_each_change_is_its_own_message(
     commune = world.communes[0]
     world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0), pc(f"{commune}-PC-1", disk=97.0)])
     with httpx.Client(timeout=5.0) as client:
-        dispatcher = Dispatcher(engine, world.clock, {"webhook": WebhookNotifier(client)})
+        dispatcher = Dispatcher(
+            engine, world.clock, {"webhook": WebhookNotifier(client)}, routing=routing
+        )
         world.tick()
         assert dispatcher.deliver_due().sent == 2
     assert [message["event"] for message in receiver.received] == ["opened", "opened"]
@@ -148,3 +150,106 @@ def test_digest_minutes_is_validated() -> None:
     with pytest.raises(RulesError) as caught:
         _routing("digest_minutes: 0", "{type: email, to: a@example.vn}")
     assert "owner 'team', field 'digest_minutes'" in str(caught.value)
+
+
+def test_sla_breach_and_escalation_go_out_at_once_despite_digests(
+    engine: Engine, receiver: WebhookServer
+) -> None:
+    routing = parse_routing(
+        f"""
+default_owner: team
+owners:
+  team:
+    kind: team
+    name_vi: Cán bộ kỹ thuật xã
+    channels: [{{type: webhook, to: "{receiver.url}"}}]
+    sla: {{respond: 30m, resolve: 4h}}
+    escalate_to: boss
+    digest_minutes: 120
+  boss:
+    kind: team
+    name_vi: Lãnh đạo Sở KH&CN
+    channels: [{{type: webhook, to: "http://127.0.0.1:{receiver.port}/boss"}}]
+    sla: {{respond: 1h, resolve: 1d}}
+    digest_minutes: 120
+routes:
+  - {{name: all, owner: team}}
+"""
+    )
+    world = World(engine, routing=routing)
+    commune = world.communes[0]
+    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
+    opened_at = world.clock.now()
+    due = digest_due(opened_at, 120)
+    with httpx.Client(timeout=5.0) as client:
+        dispatcher = Dispatcher(
+            engine, world.clock, {"webhook": WebhookNotifier(client)}, routing=routing
+        )
+        world.tick()  # opened: waits for the window
+        assert dispatcher.deliver_due().sent == 0
+        world.clock.advance(31 * 60)
+        world.tick()  # the response SLA (30 min) is breached: the owner and its escalation
+        assert world.clock.now() < due
+        assert dispatcher.deliver_due().sent == 2
+        assert [(m["event"], m["ticket"]["owner"]) for m in receiver.received] == [
+            ("breached", "team"),
+            ("breached", "team"),
+        ]
+        assert sorted(receiver.paths) == ["/boss", "/hook"]
+        assert dispatcher.pending() == 1  # the opening still waits for the digest
+        world.clock.advance((due - world.clock.now()).total_seconds())
+        assert dispatcher.deliver_due().sent == 1
+    assert [m["event"] for m in receiver.received] == ["breached", "breached", "opened"]
+
+
+def test_a_channel_shared_with_an_owner_without_digest_is_not_held_for_it(
+    engine: Engine, receiver: WebhookServer
+) -> None:
+    routing = parse_routing(
+        f"""
+default_owner: team
+owners:
+  team:
+    kind: team
+    name_vi: Tổ CNTT Sở KH&CN
+    channels: [{{type: webhook, to: "{receiver.url}"}}]
+    sla: {{respond: 4h, resolve: 1d}}
+    digest_minutes: 60
+  printers:
+    kind: vendor
+    name_vi: Nhà cung cấp máy in
+    channels: [{{type: webhook, to: "{receiver.url}"}}]
+    sla: {{respond: 4h, resolve: 1d}}
+routes:
+  - {{name: printers, problem_classes: [printer_fault], owner: printers}}
+  - {{name: all, owner: team}}
+"""
+    )
+    world = World(engine, routing=routing)
+    commune = world.communes[0]
+    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0), printer(f"{commune}-PR", jammed=True)])
+    due = digest_due(world.clock.now(), 60)
+    with httpx.Client(timeout=5.0) as client:
+        dispatcher = Dispatcher(
+            engine, world.clock, {"webhook": WebhookNotifier(client)}, routing=routing
+        )
+        world.tick()
+        assert dispatcher.deliver_due().sent == 1  # the printer vendor's, at once
+        assert [m["ticket"]["owner"] for m in receiver.received] == ["printers"]
+        # The printer clears while the receiver is down: that message is still being retried
+        # when the team's digest falls due, and must not be folded into the team's digest.
+        receiver.failing = True
+        world.agents[0].devices = [pc(f"{commune}-PC-0", disk=97.0), printer(f"{commune}-PR")]
+        world.tick()
+        assert dispatcher.deliver_due().failed == 0  # nothing due yet: hold-down first
+        for _ in range(6):
+            world.tick()
+        assert dispatcher.deliver_due().failed == 1  # the printer's "resolved"
+        receiver.failing = False
+        world.clock.advance((due - world.clock.now()).total_seconds())
+        assert dispatcher.deliver_due().sent == 2  # the team's opening, the printer's resolution
+    assert sorted((m["event"], m["ticket"]["owner"]) for m in receiver.received) == [
+        ("opened", "printers"),
+        ("opened", "team"),
+        ("resolved", "printers"),
+    ]

@@ -1,10 +1,11 @@
 """The measure of issue 7: a simulated province with known faults gives exactly their tickets.
 
 50 communes and 1,700 devices of Ninh Bình report through the real ingest path (HTTP app,
-journal, processor) on a fake clock, one report a minute per agent. Each fault of the scenario
-must give one ticket of the right class, owner, commune and device, started and ended within one
-heartbeat of the truth and raised within 1.5 heartbeats; nothing else may raise a ticket. The
-notifications reach a real SMTP server and a webhook receiver, both down at first.
+journal, processor) on a fake clock, one report every two minutes per agent. Each fault of the
+scenario must give one ticket of the right class, owner, commune, device and central system,
+started and ended within one heartbeat of the truth and raised within 1.5 heartbeats; nothing
+else may raise a ticket (two central systems failing at once are two tickets for their two
+vendors). The notifications reach a real SMTP server and a webhook receiver, both down at first.
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ faults:
     duration: 40m
     period: 8m
     target: {commune: 2}
-  - {id: motcua-down, type: software_outage, start: 46m, duration: 10m, target: {scope: province}}
+  - id: motcua-down
+    type: software_outage
+    start: 46m
+    duration: 10m
+    target: {scope: province, system: motcua}
+  # The national portal fails too, for part of the same time: its own ticket, its own owner.
+  - id: portal-down
+    type: software_outage
+    start: 48m
+    duration: 6m
+    target: {scope: province, system: dvcqg}
   - {id: slow-here, type: software_slow, start: 6m, duration: 16m, target: {commune: 3}}
   - id: pc-off
     type: device_off
@@ -90,10 +101,11 @@ rules:
   - {name: supply_low, problem_class: printer_supply_low, metric: printer_supply_level_percent,
      op: "<", threshold: 10, forecast_days: 3}
 """
-OWNERS = {
+OWNERS: dict[str | tuple[str, str | None], str] = {
     "site_outage": "isp",
     "site_link_degraded": "isp",
-    "software_outage": "motcua-vendor",
+    ("software_outage", "motcua"): "motcua-vendor",
+    ("software_outage", "dvcqg"): "dvcqg-operator",
     "software_slow_site": "commune-it",
     "device_down": "commune-it",
     "device_health": "commune-it",
@@ -175,21 +187,25 @@ async def test_fault_injection_gives_exactly_one_ticket_per_fault(
     found = World.__new__(World)
     found.engine = engine
     tickets = found.tickets()
-    got = Counter((t.problem_class, t.commune_code, t.device_id) for t in tickets)
-    want = Counter((e.problem_class, e.commune_code, e.device_id) for e in resolved.ground_truth)
-    # Precision and recall 1.0, no duplicates.
+    got = Counter((t.problem_class, t.commune_code, t.device_id, t.system) for t in tickets)
+    want = Counter(
+        (e.problem_class, e.commune_code, e.device_id, e.system) for e in resolved.ground_truth
+    )
+    # Precision and recall 1.0, no duplicates; one software outage per central system.
     assert got == want
     slack = timedelta(seconds=HEARTBEAT)
-    by_key = {(t.problem_class, t.commune_code, t.device_id): t for t in tickets}
+    by_key = {(t.problem_class, t.commune_code, t.device_id, t.system): t for t in tickets}
     for truth in resolved.ground_truth:
-        ticket = by_key[(truth.problem_class, truth.commune_code, truth.device_id)]
-        assert ticket.owner == OWNERS[truth.problem_class], truth.fault_id
+        key = (truth.problem_class, truth.commune_code, truth.device_id, truth.system)
+        ticket = by_key[key]
+        owner = OWNERS.get(truth.problem_class) or OWNERS[(truth.problem_class, truth.system)]
+        assert ticket.owner == owner, truth.fault_id
         assert abs(ticket.started_at - truth.start) <= slack, truth.fault_id
         assert ticket.ended_at is not None, truth.fault_id
         assert abs(ticket.ended_at - truth.end) <= slack, truth.fault_id
         assert ticket.opened_at - truth.start <= 1.5 * slack, truth.fault_id
         assert ticket.state == "resolved", truth.fault_id
-    flapping = by_key[("site_link_degraded", fleet.communes[2].code, None)]
+    flapping = by_key[("site_link_degraded", fleet.communes[2].code, None, None)]
     assert flapping.reopen_count == 2
     assert all(t.reopen_count == 0 for t in tickets if t.id != flapping.id)
     # Notifications: each ticket change reached both receivers exactly once, despite the outages.

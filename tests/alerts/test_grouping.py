@@ -114,7 +114,7 @@ def test_province_wide_failure_is_one_vendor_ticket(engine: Engine) -> None:
         world.tick()
     fault_start = world.clock.now()
     for agent in pcs:
-        agent.devices = [pc(agent.devices[0]["device_id"], probe="fail")]
+        agent.devices = [pc(agent.devices[0]["device_id"], probe={"motcua": "fail"})]
     for _ in range(5):
         world.tick()
     fault_end = world.clock.now()
@@ -122,13 +122,17 @@ def test_province_wide_failure_is_one_vendor_ticket(engine: Engine) -> None:
         agent.devices = [pc(agent.devices[0]["device_id"])]
     world.tick()
     found = world.tickets()
-    assert [(t.problem_class, t.commune_code, t.owner) for t in found] == [
-        ("software_outage", None, "motcua-vendor")
+    # Only the provincial procedure system fails: one ticket, for its vendor; the national
+    # portal, probed by the same PCs, raises nothing.
+    assert [(t.problem_class, t.commune_code, t.system, t.owner) for t in found] == [
+        ("software_outage", None, "motcua", "motcua-vendor")
     ]
     assert found[0].started_at == fault_start
     assert found[0].ended_at == fault_end
     for code in world.communes[:8]:
-        assert code in found[0].body_vi
+        assert f"({code})" in found[0].body_vi
+    assert "một cửa điện tử" in found[0].title_vi
+    assert "Xã bị ảnh hưởng (8)" in found[0].body_vi
 
 
 def _slow_commune(
@@ -280,10 +284,11 @@ def test_sla_breach_is_flagged_and_escalated(engine: Engine) -> None:
     with engine.connect() as conn:
         targets = set(
             conn.execute(
-                select(outbox.c.target)
+                select(outbox.c.owner, outbox.c.channel_id, outbox.c.target, outbox.c.urgent)
                 .join(ticket_history, ticket_history.c.id == outbox.c.history_id)
                 .where(ticket_history.c.action == "breached")
-            ).scalars()
+            ).all()
         )
-    # The owner and the team it escalates to (routing.yaml: commune-it -> so-khcn).
-    assert targets == {"kythuat@xa.example.gov.vn", "cntt@sokhcn.example.gov.vn"}
+    # The owner and the team it escalates to (routing.yaml: commune-it -> so-khcn), as
+    # references to their channels (no address stored), urgent.
+    assert targets == {("commune-it", "email", "", True), ("so-khcn", "email", "", True)}

@@ -51,7 +51,8 @@ routes:
 def test_outbox_survives_notifiers_down_and_delivers_once_back(
     engine: Engine, smtp: SmtpServer, webhook: WebhookServer
 ) -> None:
-    world = World(engine, routing=_routing(webhook.url))
+    routing = _routing(webhook.url)
+    world = World(engine, routing=routing)
     commune = world.communes[0]
     agent = world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
     with httpx.Client(timeout=5.0) as client:
@@ -62,6 +63,7 @@ def test_outbox_survives_notifiers_down_and_delivers_once_back(
                 "email": SmtpNotifier("127.0.0.1", smtp.port, "canhbao@example.vn", timeout=5),
                 "webhook": WebhookNotifier(client),
             },
+            routing=routing,
             backoff_base=timedelta(seconds=30),
         )
         # Both receivers are down when the ticket opens.
@@ -107,6 +109,7 @@ def test_backoff_grows_and_is_capped(engine: Engine) -> None:
         engine,
         world.clock,
         {},
+        routing=world.alerts.routing,
         backoff_base=timedelta(seconds=30),
         backoff_max=timedelta(minutes=10),
     )

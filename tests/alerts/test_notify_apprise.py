@@ -35,10 +35,11 @@ routes:
 def test_apprise_message_survives_receiver_down_and_arrives_once(engine: Engine) -> None:
     port = free_port()
     url = f"json://127.0.0.1:{port}/hook"
-    world = World(engine, routing=_routing(f'{{type: apprise, to: "{url}"}}'))
+    routing = _routing(f'{{type: apprise, to: "{url}"}}')
+    world = World(engine, routing=routing)
     commune = world.communes[0]
     agent = world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
-    dispatcher = Dispatcher(engine, world.clock, {"apprise": AppriseNotifier()})
+    dispatcher = Dispatcher(engine, world.clock, {"apprise": AppriseNotifier()}, routing=routing)
 
     # Nothing listens on the port when the ticket opens: refused, kept, retried after backoff.
     world.tick()
@@ -112,7 +113,11 @@ def test_apprise_failure_does_not_block_other_apprise_urls(engine: Engine) -> No
         world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
         world.tick()
         result = Dispatcher(
-            engine, world.clock, {"apprise": AppriseNotifier()}, backoff_base=timedelta(seconds=30)
+            engine,
+            world.clock,
+            {"apprise": AppriseNotifier()},
+            routing=world.alerts.routing,
+            backoff_base=timedelta(seconds=30),
         ).deliver_due()
         assert (result.sent, result.failed) == (1, 1)
         assert len(receiver.received) == 1

@@ -18,9 +18,11 @@ def test_bundled_rules_and_routing_load() -> None:
     assert {rule.name for rule in rules.rules} >= {"disk_full", "smart_failing", "supply_low"}
     assert rules.silence.heartbeat_factor == 1.5
     assert rules.tickets.hold_down == timedelta(minutes=5)
-    # Every problem class has an owner by an explicit route (nothing falls to the default).
+    # Every problem class has an owner by an explicit route (nothing falls to the default);
+    # software outages by their central system.
     for problem_class in PROBLEM_CLASSES:
-        assert not routing.route(problem_class, "25117", None).unrouted, problem_class
+        system = "motcua" if problem_class == "software_outage" else None
+        assert not routing.route(problem_class, "25117", None, system).unrouted, problem_class
 
 
 @pytest.mark.parametrize(

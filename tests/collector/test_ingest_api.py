@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, func, select
 
+from agent.wire import Ack
 from collector import agents
 from collector.api import create_app
 from collector.migrate import head_revision
@@ -458,3 +459,29 @@ async def test_health_ready_and_openapi(harness: Harness) -> None:
     spec = (await harness.client.get("/openapi.json")).json()
     assert "ReportBatch" in spec["components"]["schemas"]
     assert "/api/v1/reports" in spec["paths"]
+
+
+async def test_openapi_documents_the_ingest_hot_path_with_its_bodies(harness: Harness) -> None:
+    # POST /reports is answered before FastAPI's routing (collector/ingest_http.py); the
+    # published document must still describe it, or agents' authors and the fuzzer lose it.
+    spec = (await harness.client.get("/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/reports"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ReportBatch"}
+    ack = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ack == {"$ref": "#/components/schemas/Ack"}
+    assert set(spec["components"]["schemas"]["Ack"]["properties"]) == set(Ack.model_fields)
+    for code in ("400", "401", "403", "408", "409", "413", "415", "422", "429", "503"):
+        error = operation["responses"][code]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/ErrorBody"}, code
+
+
+async def test_hot_path_answers_json_that_browsers_do_not_sniff(harness: Harness) -> None:
+    ok = await harness.post(batch(harness.agent_id, [1], _start(harness)))
+    refused = await harness.post({"schema_version": 1}, token="agt_wrong")
+    for response in (ok, refused):
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert ok.status_code == 200
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"

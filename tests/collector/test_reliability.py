@@ -9,16 +9,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
 from agent.checks.base import SystemClock
 from agent.sender import Sender, SendError
 from agent.spool import Spool
-from agent.wire import DeviceReport
+from agent.wire import DeviceReport, ReportBatch
 from collector import agents
+from collector.ingest import store_batch
+from collector.metrics import IngestMetrics
+from collector.processor import Processor
 from collector.schema import journal
 from tests.agent.support import CollectorProcess
-from tests.collector.builders import pc_device
+from tests.collector.builders import batch, pc_device
+from tests.fakes import FakeClock
 
 AGENTS = 6
 REPORTS_PER_AGENT = 120
@@ -133,3 +138,44 @@ async def test_sigkill_under_load_loses_and_duplicates_nothing(
     for spool in spools:
         assert spool.stats().depth == 0
         spool.close()
+
+
+async def test_a_stopped_processor_hands_its_lease_over_at_once(engine: Engine) -> None:
+    """``commune-monitor process`` stopping (Ctrl-C, a hand-over to another process) releases
+    the journal lease: the next processor goes on at once, not when the lease would expire."""
+    from collector.schema import communes
+
+    clock = FakeClock()
+    with engine.connect() as conn:
+        commune = conn.execute(select(communes.c.code)).scalars().first()
+    assert commune is not None
+    token = agents.create_enrol_token(engine, commune, clock.now(), timedelta(hours=1))
+    agent = agents.enrol(engine, token, "pc", "test", clock.now())
+    identity = agents.authenticate(engine, agent.agent_token)
+
+    def store(seq: int) -> None:
+        body = batch(agent.agent_id, [seq], clock.now() - timedelta(minutes=5))
+        with engine.begin() as conn:
+            store_batch(
+                conn, identity, ReportBatch.model_validate(body), clock.now(), timedelta(0), 100
+            )
+
+    def processor() -> Processor:
+        return Processor(engine, clock, IngestMetrics.create(CollectorRegistry()))
+
+    first, second = processor(), processor()
+    store(1)
+    task = asyncio.create_task(first.run(asyncio.Event(), idle_seconds=3600))
+    for _ in range(2000):  # until the running processor has consumed entry 1 (bounded)
+        if first.lag() == 0:
+            break
+        await asyncio.sleep(0.005)
+    assert first.lag() == 0
+    store(2)
+    assert second.step() == 0  # the lease is the running processor's: hands off
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Same clock, lease not expired: only the release lets the second one in.
+    assert second.step() == 1
+    assert second.lag() == 0

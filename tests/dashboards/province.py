@@ -107,8 +107,11 @@ def pc(device_id: str, rng: random.Random, slow: bool) -> dict[str, Any]:
     return {"device_id": device_id, "kind": "pc", "samples": samples}
 
 
-def printer(device_id: str, rng: random.Random, level: float) -> dict[str, Any]:
-    """A printer as the SNMP poller reports it (agent/snmp/metrics.yaml names)."""
+def printer(
+    device_id: str, rng: random.Random, level: float, *, jammed: bool = False
+) -> dict[str, Any]:
+    """A printer as the SNMP poller reports it (agent/snmp/metrics.yaml names), jammed now and
+    then (the poller's condition word, agent/snmp/printer.py), or for good if ``jammed``."""
     supply = {
         "supply": "1",
         "description": "Black Toner Cartridge CF410A",
@@ -124,8 +127,8 @@ def printer(device_id: str, rng: random.Random, level: float) -> dict[str, Any]:
             {"name": "printer_status", "value": 3.0, "labels": {"printer": "1"}},
             {
                 "name": "printer_error",
-                "value": float(rng.random() < 0.1),
-                "labels": {"printer": "1", "condition": "paper_jam"},
+                "value": float(rng.random() < 0.1 or jammed),
+                "labels": {"printer": "1", "condition": "jammed"},
             },
             {
                 "name": "printer_pages_total",
@@ -167,8 +170,10 @@ def commune_reports(
     *,
     slow: bool = False,
     seed: int = 0,
+    jammed_from: int | None = None,
 ) -> list[dict[str, Any]]:
-    """``count`` reports of one commune measured every ``step`` seconds from ``start``."""
+    """``count`` reports of one commune measured every ``step`` seconds from ``start``; its
+    printer stays jammed from report ``jammed_from`` on."""
     rng = random.Random(f"{commune_code}-{seed}")
     reports = []
     for i in range(count):
@@ -176,7 +181,12 @@ def commune_reports(
         devices = [
             pc(f"pc-{commune_code}-1", rng, slow),
             pc(f"pc-{commune_code}-2", rng, slow),
-            printer(f"printer-{commune_code}", rng, level),
+            printer(
+                f"printer-{commune_code}",
+                rng,
+                level,
+                jammed=jammed_from is not None and i >= jammed_from,
+            ),
             router(f"router-{commune_code}", rng),
         ]
         reports.append(

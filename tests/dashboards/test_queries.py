@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from alerts.schema import tickets
 from dashboards.build import all_dashboards
+from inventory.models import AssetStatus
+from inventory.reports import InventoryConfig, budget_plan, ranking
+from inventory.store import list_assets, local_date
 from tests.dashboards.conftest import REPORTS, LoadedProvince
+from tests.dashboards.servers import by_label
 from tests.dashboards.walk import Target, targets, variable_queries
 
 # English copies carry the same queries (tests/dashboards/test_model.py checks that).
@@ -37,7 +43,7 @@ def _substitute(expr: str, choices: dict[str, str]) -> str:
 
 
 def _series(loaded: LoadedProvince, target: Target, expr: str) -> list[dict[str, Any]]:
-    at = loaded.now.timestamp()
+    at = loaded.at
     if target.instant:
         return loaded.vm.query(expr, at=at)
     body = loaded.vm.query_range(expr, at - 3600, at, "60s")
@@ -73,7 +79,7 @@ def test_variable_lists_the_values_a_user_picks(
     province_tsdb: LoadedProvince, uid: str, name: str, match: str, label: str
 ) -> None:
     choices = _choices(province_tsdb)
-    at = province_tsdb.now.timestamp()
+    at = province_tsdb.at
     values = province_tsdb.vm.label_values(label, _substitute(match, choices), at - 3600, at)
     expected = {
         "province": {province_tsdb.province, province_tsdb.other_province},
@@ -95,7 +101,7 @@ def test_overview_counts_match_the_simulated_province(province_tsdb: LoadedProvi
 
     def value(panel: str) -> float:
         (series,) = province_tsdb.vm.query(
-            _substitute(overview[panel].expr, choices), at=province_tsdb.now.timestamp()
+            _substitute(overview[panel].expr, choices), at=province_tsdb.at
         )
         return float(series["value"][1])
 
@@ -103,8 +109,111 @@ def test_overview_counts_match_the_simulated_province(province_tsdb: LoadedProvi
     assert value("Xã mất liên lạc") == 1
     (silent,) = province_tsdb.vm.query(
         _substitute(overview["Danh sách xã mất liên lạc"].expr, choices),
-        at=province_tsdb.now.timestamp(),
+        at=province_tsdb.at,
     )
     assert silent["metric"]["commune_code"] == province_tsdb.silent
     # Every sample of every report reached the database.
     assert province_tsdb.samples > len(province_tsdb.live) * REPORTS * 50
+
+
+def _instant(loaded: LoadedProvince, target: Target, *labels: str) -> dict[tuple[str, ...], float]:
+    series = loaded.vm.query(_substitute(target.expr, _choices(loaded)), at=loaded.at)
+    return by_label(series, *labels)
+
+
+def _panels(uid: str) -> dict[str, Target]:
+    return {t.panel: t for t in targets(DASHBOARDS[uid])}
+
+
+def test_ticket_panels_count_the_tickets_the_engine_raised(province_tsdb: LoadedProvince) -> None:
+    overview, commune = _panels("cm-province"), _panels("cm-commune")
+    unresolved = tickets.c.state != "resolved"
+    with province_tsdb.store.connect() as conn:
+
+        def count(*columns: Any, where: Any = unresolved) -> dict[tuple[str, ...], float]:
+            rows = conn.execute(
+                select(*columns, func.count()).where(where).group_by(*columns)
+            ).all()
+            return {tuple(str(v) for v in row[:-1]): float(row[-1]) for row in rows}
+
+        by_class = count(tickets.c.problem_class)
+        by_owner = count(tickets.c.owner, tickets.c.state)
+        breaches: dict[tuple[str, ...], float] = {}
+        for kind, flag in (
+            ("response", tickets.c.response_breached),
+            ("resolution", tickets.c.resolution_breached),
+        ):
+            for (owner,), n in count(tickets.c.owner, where=unresolved & flag.is_(True)).items():
+                breaches[(owner, kind)] = n
+        of_commune = count(
+            tickets.c.problem_class,
+            tickets.c.owner,
+            tickets.c.state,
+            where=unresolved & (tickets.c.commune_code == province_tsdb.live[0]),
+        )
+        resolved = count(tickets.c.problem_class, where=tickets.c.state == "resolved")
+    # The engine's tickets are varied enough for the counts to mean something.
+    assert {"site_outage", "printer_fault"} <= {key[0] for key in by_class}
+    assert {"open", "acknowledged"} <= {key[1] for key in by_owner}
+    assert ("isp", "response") in breaches  # the silent commune's ticket, 31 minutes unanswered
+    assert resolved  # recovered ones resolved after the hold-down: the panels leave them out
+    assert _instant(province_tsdb, overview["Phiếu đang mở theo loại sự cố"], "problem_class") == (
+        by_class
+    )
+    assert (
+        _instant(province_tsdb, overview["Phiếu đang mở theo đơn vị xử lý"], "owner", "state")
+        == by_owner
+    )
+    assert _instant(province_tsdb, overview["Phiếu quá hạn SLA"], "owner", "kind") == breaches
+    assert of_commune
+    assert (
+        _instant(
+            province_tsdb,
+            commune["Phiếu đang mở của xã"],
+            "problem_class",
+            "owner",
+            "state",
+        )
+        == of_commune
+    )
+
+
+def test_fleet_panels_show_the_register_and_the_plan(province_tsdb: LoadedProvince) -> None:
+    fleet = _panels("cm-fleet")
+    commune = province_tsdb.live[0]
+    now = province_tsdb.alert_now
+    day = local_date(now)
+    held = [
+        asset
+        for asset in list_assets(province_tsdb.store, commune_code=commune)
+        if asset.status in (AssetStatus.IN_USE, AssetStatus.BROKEN)
+    ]
+    bands: dict[tuple[str, ...], float] = {}
+    for asset in held:
+        years = (day - asset.put_into_use).days / 365.25 + asset.years_used_before_purchase
+        band = next(
+            (
+                label
+                for bound, label in ((1, "0-1"), (3, "1-3"), (5, "3-5"), (7, "5-7"))
+                if years < bound
+            ),
+            "7+",
+        )
+        bands[(band,)] = bands.get((band,), 0.0) + 1
+    assert len(bands) >= 2
+    assert _instant(province_tsdb, fleet["Tài sản theo tuổi (sổ tài sản)"], "age_band") == bands
+    config = InventoryConfig()
+    scores = [s for s in ranking(province_tsdb.store, config, now=now) if s.commune_code == commune]
+    past = sum(s.past_life for s in scores)
+    assert past > 0
+    assert _instant(province_tsdb, fleet["Tài sản quá thời gian sử dụng"]) == {(): float(past)}
+    # Money for everything: the plan replaces every candidate, the list's cost.
+    plan = budget_plan(province_tsdb.store, config, 10**13, now=now)
+    (summary,) = [s for s in plan.communes if s.commune_code == commune]
+    assert _instant(province_tsdb, fleet["Đề xuất thay thế"]) == {(): float(summary.replacements)}
+    assert _instant(province_tsdb, fleet["Chi phí thay thế cả danh sách"]) == {
+        (): float(summary.cost)
+    }
+    assert _instant(
+        province_tsdb, fleet["Xã cần kinh phí thay thế nhiều nhất"], "commune_code"
+    ) == {(commune,): float(summary.cost)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,19 +60,23 @@ async def simulated(
     faults: tuple[Fault, ...] = (),
     clock: FakeClock | None = None,
     interval_seconds: float = 60.0,
+    network: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> AsyncIterator[Harness]:
-    """Enrolled agents posting through httpx's ASGI transport to the real app on ``engine``."""
+    """Enrolled agents posting through httpx's ASGI transport to the real app on ``engine``;
+    ``network`` wraps that transport (a test's lossy link)."""
     clock = clock or FakeClock()
     service = build_service(settings, clock=clock, registry=CollectorRegistry(), engine=engine)
     app = create_app(service)
+    transport = httpx.ASGITransport(app=app)
     driver = Driver(
         fleet,
         base_url="http://collector.test",
         spool_dir=tmp_path / "spools",
         clock=clock,
         faults=faults,
-        transport=httpx.ASGITransport(app=app),
+        transport=network(transport) if network else transport,
         interval_seconds=interval_seconds,
+        backfill_retry_seconds=0.0,
     )
     try:
         async with service.running():

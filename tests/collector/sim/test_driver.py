@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, func, select
 
 from collector.cli import BUNDLED_UNITS
 from collector.schema import device_state, journal
 from collector.settings import Settings
-from collector.sim import generate_fleet, load_scenario
+from collector.sim import SimClock, generate_fleet, load_scenario
 from collector.sim.truth import compare, observed_symptoms, read_journal
 from tests.collector.sim.harness import fibre_cut, simulated
 from tests.fakes import FakeClock
@@ -131,3 +132,56 @@ async def test_default_scenario_produces_its_ground_truth(
     assert check.missing == []
     assert check.unexplained == []
     assert {s.problem_class for s in symptoms} == {g.problem_class for g in resolved.ground_truth}
+
+
+class _LostAcks(httpx.AsyncBaseTransport):
+    """A link that drops the collector's answer to the first ``count`` report POSTs: the batch
+    is stored, but the agent side sees a timeout (the case a resend must not duplicate)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, count: int) -> None:
+        self._inner = inner
+        self.left = count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path == "/api/v1/reports" and self.left > 0:
+            self.left -= 1
+            await response.aread()
+            raise httpx.ReadTimeout("simulated lost acknowledgement", request=request)
+        return response
+
+
+async def test_backfill_resends_a_batch_whose_ack_was_lost_and_stores_it_once(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    fleet = generate_fleet(BUNDLED_UNITS, "37", seed=4, max_communes=1)
+    clock = FakeClock()
+    links: list[_LostAcks] = []
+
+    def lossy(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        links.append(_LostAcks(inner, count=3))
+        return links[-1]
+
+    async with simulated(settings, engine, fleet, tmp_path, clock=clock, network=lossy) as sim:
+        result = await sim.driver.backfill(clock.now() - timedelta(hours=6), clock.now())
+    assert sum(link.left for link in links) == 0  # every client's first 3 acks were lost
+    assert result.failures == []
+    assert result.retries == 3 * len(links)
+    assert result.reports == 6 * len(fleet.agents)
+    assert result.duplicates > 0  # the resent batches were found already stored
+    with engine.connect() as conn:
+        rows = conn.execute(select(journal.c.agent_id, journal.c.seq)).all()
+    assert len(rows) == len(set(rows)) == 6 * len(fleet.agents)
+
+
+def test_sim_clock_keeps_its_time_when_its_speed_changes() -> None:
+    real = FakeClock()
+    start = real.now()
+    clock = SimClock(start, 1.0, real=real)
+    real.advance(90)
+    assert clock.now() == start + timedelta(seconds=90)
+    clock.set_speed(60.0)
+    assert clock.now() == start + timedelta(seconds=90)
+    real.advance(10)
+    assert clock.now() == start + timedelta(seconds=690)
+    assert clock.monotonic() == 690.0
