@@ -296,7 +296,13 @@ def store_batches(
                 agents.c.last_measured_at,
             )
             .where(agents.c.id.in_(agent_ids))
-            .with_for_update()
+            # In id order, so that two ingest processes (serve --workers N on PostgreSQL) lock
+            # overlapping agents in the same order. NO KEY UPDATE (what PostgreSQL's own UPDATE
+            # of non-key columns takes) rather than UPDATE: the processor's inserts of events and
+            # device state hold KEY SHARE locks on their agents (the foreign keys), in their own
+            # order; FOR UPDATE conflicts with those and deadlocked against a processor step.
+            .order_by(agents.c.id)
+            .with_for_update(key_share=True)
         )
     }
     group = _GroupWrite(conn)
