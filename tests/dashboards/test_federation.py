@@ -13,7 +13,6 @@ from sqlalchemy import Engine, func, select
 
 from alerts.schema import tickets
 from tests.dashboards.servers import (
-    by_label,
     collector,
     prometheus,
     prometheus_config,
@@ -60,8 +59,13 @@ def test_national_prometheus_federates_two_province_servers(tmp_path: Path) -> N
             # The province rollups arrive with their own province label, one per server. Only
             # that label tells them apart: /federate blanks `instance` on rule outputs, so the
             # national job's target label is not added either.
-            counts = wait_for(national, "province:cm_communes_reporting:count", 2)
-            assert by_label(counts, "province") == {("37",): 2.0, ("01",): 2.0}
+            wait_for_values(
+                national,
+                "province:cm_communes_reporting:count",
+                ("province",),
+                {("37",): 2.0, ("01",): 2.0},
+            )
+            counts = query(national, "province:cm_communes_reporting:count")
             for one in counts:
                 assert one["metric"]["job"] == "federate-provinces"
                 assert "instance" not in one["metric"]
@@ -90,10 +94,10 @@ def test_national_prometheus_federates_two_province_servers(tmp_path: Path) -> N
                 by_class[(problem_class,)] = by_class.get((problem_class,), 0.0) + number
             wait_for_values(national, "national:cm_tickets_open:sum", ("problem_class",), by_class)
             # The national rules evaluate on the federated rollups.
-            (reporting,) = wait_for(national, "national:cm_communes_reporting:sum", 1)
-            assert float(reporting["value"][1]) == 4.0
-            (provinces,) = wait_for(national, "national:cm_provinces_reporting:count", 1)
-            assert float(provinces["value"][1]) == 2.0
+            # Each waits for its value: a national rule may first evaluate with one province's
+            # rollup federated and not yet the other's.
+            wait_for_values(national, "national:cm_communes_reporting:sum", (), {(): 4.0})
+            wait_for_values(national, "national:cm_provinces_reporting:count", (), {(): 2.0})
             availability = wait_for(national, "national:cm_probe_success:avg5m", 2)
             assert {s["metric"]["target"] for s in availability} == {"motcua", "dvcqg"}
             # No two federated series collided: the national server dropped no sample.
