@@ -20,10 +20,16 @@ from collector import agent_configs, agents, migrate, security_headers, store_er
 from collector.agents import AgentIdentity
 from collector.errors import AuthError, CollectorError, Forbidden, ReportRejected, http_status
 from collector.gc_tuning import tuned_gc
-from collector.ingest import IngestOverloaded
 from collector.ingest_http import PATH as REPORTS_PATH
-from collector.ingest_http import Receive, ReportsEndpoint, Scope, Send, bearer_token
-from collector.ratelimit import AgentRateLimiter, RateLimited
+from collector.ingest_http import (
+    Receive,
+    ReportsEndpoint,
+    Scope,
+    Send,
+    bearer_token,
+    error_headers,
+)
+from collector.ratelimit import AgentRateLimiter
 from collector.service import CollectorService
 from inventory.api import inventory_router
 from web.wiring import web_routers
@@ -69,9 +75,7 @@ class ErrorBody(BaseModel):
 def _error_response(exc: CollectorError) -> JSONResponse:
     status = http_status(exc)
     field = exc.field if isinstance(exc, ReportRejected) else None
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if isinstance(exc, RateLimited | IngestOverloaded):
-        headers = {"Retry-After": str(exc.retry_after)}
+    headers = {name.decode(): value.decode() for name, value in error_headers(exc, status)}
     return JSONResponse(
         ErrorBody(detail=str(exc), field=field).model_dump(), status_code=status, headers=headers
     )

@@ -126,13 +126,7 @@ class ReportsEndpoint:
             body = orjson.dumps({"detail": str(exc), "field": field})
         except store_errors.UNAVAILABLE as exc:
             status = 503
-            self._metrics.store_unavailable.inc()
-            log.warning(
-                "state store unavailable: POST %s: %s",
-                PATH,
-                exc.__class__.__name__,
-                extra={"error": str(getattr(exc, "orig", exc))[:300]},
-            )
+            store_errors.note_unavailable("POST", PATH, exc, self._metrics.store_unavailable)
             extra = [(b"retry-after", str(store_errors.RETRY_AFTER_SECONDS).encode())]
             body = orjson.dumps({"detail": store_errors.MESSAGE, "field": None})
         except Exception:

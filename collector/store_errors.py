@@ -49,19 +49,24 @@ def unavailable_response() -> JSONResponse:
     )
 
 
+def note_unavailable(method: str, path: str, exc: BaseException, answers: Counter | None) -> None:
+    """Log (the driver's text only as an extra field) and count one 503 answer to a request."""
+    log.warning(
+        "state store unavailable: %s %s: %s",
+        method,
+        path,
+        exc.__class__.__name__,
+        extra={"error": str(getattr(exc, "orig", exc))[:300]},
+    )
+    if answers is not None:
+        answers.inc()
+
+
 def install(app: FastAPI, answers: Counter | None = None) -> None:
     """Answer store outages on every route with 503 + Retry-After; log and count them."""
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning(
-            "state store unavailable: %s %s: %s",
-            request.method,
-            request.url.path,
-            exc.__class__.__name__,
-            extra={"error": str(getattr(exc, "orig", exc))[:300]},
-        )
-        if answers is not None:
-            answers.inc()
+        note_unavailable(request.method, request.url.path, exc, answers)
         return unavailable_response()
 
     for kind in UNAVAILABLE:
