@@ -26,6 +26,7 @@ from agent.spool import Spool
 from agent.wire import DeviceKind, DeviceReport, Sample
 from tests.agent.checks.helpers import (
     FakeClock,
+    TLSCapableServer,
     make_self_signed_cert,
     server_tls_context,
     silent_listener,
@@ -103,30 +104,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(TLSCapableServer):
     def __init__(self, tls: ssl.SSLContext | None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.tls = tls
+        super().__init__(tls, _Handler)
         scheme = "https" if tls else "http"
         self.served = Served(f"{scheme}://127.0.0.1:{self.server_address[1]}")
-
-    def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
-        if self.tls is None:
-            with contextlib.suppress(ConnectionError):
-                super().finish_request(request, client_address)
-            return
-        try:
-            wrapped = self.tls.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            request.close()
-            return
-        with wrapped, contextlib.suppress(ssl.SSLError, ConnectionError):
-            super().finish_request(wrapped, client_address)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients that hang up early are expected here."""
 
 
 @contextlib.contextmanager

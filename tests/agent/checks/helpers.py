@@ -195,12 +195,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(404, "<html><body>Not Found</body></html>")
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class TLSCapableServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP server on 127.0.0.1, speaking TLS when given a context."""
+
     daemon_threads = True
 
-    def __init__(self, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        tls: ssl.SSLContext | None,
+        handler: type[http.server.BaseHTTPRequestHandler] | None = None,
+    ) -> None:
         self.tls = tls
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), handler or _Handler)
 
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         # The TLS handshake runs in the request's thread, so a client that aborts it (refusing
@@ -225,7 +231,7 @@ class _Server(http.server.ThreadingHTTPServer):
 @contextlib.contextmanager
 def http_server(tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """A threaded HTTP(S) server on 127.0.0.1; yields its base URL."""
-    server = _Server(tls)
+    server = TLSCapableServer(tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     scheme = "https" if tls else "http"
