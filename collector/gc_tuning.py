@@ -30,3 +30,22 @@ def tuned_gc(young_threshold: int = YOUNG_THRESHOLD) -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a large batch is decoded or processed.
+
+    Decoding a batch builds some hundred thousand objects that all live until the work is done
+    and hold no cycles (JSON cannot): the collector would otherwise scan them again and again
+    while they are built, for nothing. Cycles made meanwhile are collected afterwards. Safe
+    across threads: only the caller that found collection enabled turns it back on.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -23,6 +23,7 @@ from agent.wire import Ack, ReportBatch
 from collector.agents import AgentIdentity
 from collector.db import WriteGate
 from collector.errors import AuthError, CollectorError, Conflict, ReportRejected
+from collector.gc_tuning import gc_paused
 from collector.metrics import IngestMetrics
 from collector.schema import agents, journal
 from collector.settings import Settings
@@ -57,7 +58,12 @@ def decode_body(raw: bytes, content_encoding: str | None, max_decompressed: int)
 def parse_batch(body: bytes) -> ReportBatch:
     """Validate a JSON body as a ReportBatch; errors name the first bad field."""
     try:
-        return ReportBatch.model_validate_json(body)
+        # A month of back-fill is 720 reports of ~50 samples in one body: collections running
+        # while its models are built scan them again and again. Paused, validation took
+        # 0.151-0.158 ms per report instead of 0.172 (in-process, tuned thresholds): the
+        # batch is still scanned once, by the first young collection after the pause.
+        with gc_paused():
+            return ReportBatch.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
