@@ -11,13 +11,15 @@ its wheel bundles). Beside them, Debian's ``prometheus-node-exporter`` (default 
 listens on a loopback port and this script scrapes its /metrics every ``--interval`` seconds, as
 Prometheus would.
 
-Three idle Python processes show where any agent starts:
+Four idle Python processes show where any agent starts:
 
 - a bare loop calling ``psutil.cpu_percent`` at the same interval: the interpreter's floor;
 - the floor of the issue's own libraries: psutil, ssl with a default context (the system trust
   store loaded), sqlite3, pycurl and apscheduler imported, doing nothing; a Python agent that
   meets the issue cannot be smaller than this;
-- that floor plus what this agent is built on besides: asyncio (the checks' interface and
+- the same floor without pycurl, which only an agent with an HTTP probe loads: where an agent
+  with the default checks starts;
+- the first floor plus what this agent is built on besides: asyncio (the checks' interface and
   apscheduler's asyncio scheduler) and pydantic with the wire models (the schema shared with the
   collector).
 
@@ -87,6 +89,16 @@ interval = float(sys.argv[1])
 while interval:
     time.sleep(interval)
 """
+# The same without pycurl, which only an agent with an HTTP probe loads: the default checks' floor.
+FLOOR_NO_PROBE_LOOP = """
+import sys, time
+import psutil, sqlite3, ssl
+import apscheduler.schedulers.background
+context = ssl.create_default_context()
+interval = float(sys.argv[1])
+while interval:
+    time.sleep(interval)
+"""
 # The same, plus what this agent is built on: asyncio and pydantic with the wire models.
 FLOOR_PYDANTIC_LOOP = """
 import sys, time
@@ -103,6 +115,7 @@ AGENT_PROBE = "commune-agent run (+ http_probe)"
 EXPORTER = "prometheus-node-exporter"
 BARE = "bare python+psutil loop"
 FLOOR = "floor: psutil ssl sqlite3 pycurl apscheduler"
+FLOOR_NO_PROBE = "floor without pycurl (default checks)"
 FLOOR_PYDANTIC = "floor + asyncio, pydantic wire models"
 
 
@@ -225,7 +238,7 @@ def main() -> None:
                 )
                 collector.put_config(identity.agent_id, {"checks": checks})
                 agents[name] = (identity.agent_id, {**env, "COMMUNE_AGENT_DATA_DIR": str(data_dir)})
-            floor_scripts = (BARE_LOOP, FLOOR_LOOP, FLOOR_PYDANTIC_LOOP)
+            floor_scripts = (BARE_LOOP, FLOOR_LOOP, FLOOR_NO_PROBE_LOOP, FLOOR_PYDANTIC_LOOP)
             # Warm-up: fill the bytecode cache with what every process below imports (the
             # probing agent imports everything the other one does).
             for code in floor_scripts:
@@ -256,7 +269,9 @@ def main() -> None:
             )
             started.append(exporter)
             watched.append(Watched(EXPORTER, exporter))
-            for name, code in zip((BARE, FLOOR, FLOOR_PYDANTIC), floor_scripts, strict=True):
+            for name, code in zip(
+                (BARE, FLOOR, FLOOR_NO_PROBE, FLOOR_PYDANTIC), floor_scripts, strict=True
+            ):
                 proc = subprocess.Popen([sys.executable, "-c", code, str(args.interval)], env=env)
                 started.append(proc)
                 watched.append(Watched(name, proc))
@@ -341,22 +356,25 @@ def main() -> None:
                 f"{cpu_ratio:.2f}×, {cpu:.3f} % of one core (target ≤ {CPU_TARGET_PERCENT} %: "
                 f"{'met' if cpu <= CPU_TARGET_PERCENT else 'NOT met'})"
             )
-        below = floor_rss - target
-        print(
-            f"floor / node_exporter: RSS {floor_rss / exp_rss:.2f}× (the issue's libraries "
-            "alone, idle: "
-            + (
-                f"the target is {below:.1f} MiB below this floor, unreachable)"
-                if below > 0
-                else f"{-below:.1f} MiB left under the target)"
+        for name, floor in ((FLOOR, floor_rss), (FLOOR_NO_PROBE, figures[FLOOR_NO_PROBE][0])):
+            below = floor - target
+            print(
+                f"{name} / node_exporter: RSS {floor / exp_rss:.2f}× (the issue's libraries "
+                "alone, idle: "
+                + (
+                    f"the target is {below:.1f} MiB below this floor, unreachable)"
+                    if below > 0
+                    else f"{-below:.1f} MiB left under the target)"
+                )
             )
-        )
         probing = figures[AGENT_PROBE][0]
         print(
             f"agent with a probe {probing:.1f} MiB = floor {floor_rss:.1f} + "
             f"{probing - floor_rss:.1f} MiB = floor with asyncio and pydantic "
             f"{floor_pyd_rss:.1f} + {probing - floor_pyd_rss:.1f} MiB of its own; without a probe "
-            f"it loads no pycurl: {figures[AGENT][0]:.1f} MiB"
+            f"it loads no pycurl: {figures[AGENT][0]:.1f} MiB = floor without pycurl "
+            f"{figures[FLOOR_NO_PROBE][0]:.1f} + "
+            f"{figures[AGENT][0] - figures[FLOOR_NO_PROBE][0]:.1f} MiB"
         )
         for name, code in exits.items():
             if code != 0:

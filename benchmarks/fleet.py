@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from agent.checks.base import SystemClock  # noqa: E402
 from agent.wire import SCHEMA_VERSION  # noqa: E402
 from benchmarks.ingest import WRK_SCRIPT, run_wrk, stop, tree_cpu_seconds, wait_http  # noqa: E402
+from benchmarks.machine import CALIBRATION_ITERATIONS, load_average, python_loop_seconds  # noqa: E402
 from collector import communes, migrate  # noqa: E402
 from collector.cli import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
@@ -143,11 +144,6 @@ def exactly_once(engine: Engine, posted: dict[str, int]) -> list[str]:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages (the machine is shared: say how loaded it was)."""
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 @dataclass
@@ -374,6 +370,7 @@ async def bench(args: argparse.Namespace, collector: Collector) -> None:
         "agents": len(fleet.agents),
         "layout": args.layout,
         "synchronous": args.synchronous,
+        "python_loop_s": round(args.loop_seconds, 3),
     }
     try:
         wait_http(f"{collector.url}/readyz")
@@ -433,7 +430,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     started = datetime.now(UTC)
-    print(f"load average at start {load_average()}")
+    loop_seconds = python_loop_seconds()
+    print(
+        f"load average at start {load_average()}; a {CALIBRATION_ITERATIONS:,}-iteration Python "
+        f"loop takes {loop_seconds:.2f} s CPU here (compare figures across runs with it)"
+    )
+    args.loop_seconds = loop_seconds
     with tempfile.TemporaryDirectory(prefix="cm-fleet-bench-") as tmp:
         args.workdir = Path(tmp)
         collector = start_collector(args.workdir, args.province, args.layout, args.synchronous)

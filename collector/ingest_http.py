@@ -23,7 +23,14 @@ from agent.wire import Ack
 from collector import agents, store_errors
 from collector.agents import AgentIdentity, TokenCache
 from collector.errors import AuthError, CollectorError, Forbidden, ReportRejected, http_status
-from collector.ingest import IngestOverloaded, check_times, decode_body, parse_batch
+from collector.gc_tuning import gc_paused
+from collector.ingest import (
+    IngestOverloaded,
+    check_times,
+    decode_body,
+    parse_batch,
+    prepare_batch,
+)
 from collector.ratelimit import AgentRateLimiter, RateLimited
 from collector.service import CollectorService
 
@@ -166,14 +173,18 @@ class ReportsEndpoint:
             raise
         raw = await self._read_body(headers.content_length, receive)
         body = decode_body(raw, headers.content_encoding, self._settings.max_decompressed_bytes)
-        batch = parse_batch(body)
-        if batch.agent_id != identity.agent_id:
-            raise Forbidden(
-                f"agent_id: this token belongs to {identity.agent_id!r}, not {batch.agent_id!r}"
-            )
-        received_at = self._clock.now()
-        correction = check_times(batch, received_at, self._settings)
-        return await self._service.writer.submit(identity, batch, received_at, correction)
+        # The validated models must be gone before cyclic collection resumes (PreparedBatch).
+        with gc_paused():
+            batch = parse_batch(body)
+            if batch.agent_id != identity.agent_id:
+                raise Forbidden(
+                    f"agent_id: this token belongs to {identity.agent_id!r}, not {batch.agent_id!r}"
+                )
+            received_at = self._clock.now()
+            correction = check_times(batch, received_at, self._settings)
+            prepared = prepare_batch(batch)
+            del batch
+        return await self._service.writer.submit(identity, prepared, received_at, correction)
 
     async def _identity(self, authorization: str | None) -> AgentIdentity:
         # Cached: the journal transaction re-checks revocation and rotation before writing.

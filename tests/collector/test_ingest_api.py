@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import zlib
@@ -116,6 +117,7 @@ async def test_batch_is_acknowledged_after_it_is_stored(harness: Harness) -> Non
     stored = json.loads(zlib.decompress(payload))
     assert stored["seq"] == 2
     assert stored["devices"][0]["kind"] == "pc"
+    assert gc.isenabled()
 
 
 async def test_gzip_body_is_accepted(harness: Harness) -> None:
@@ -333,6 +335,8 @@ async def test_posting_for_another_agent_is_403(harness: Harness) -> None:
     assert response.status_code == 403
     assert response.json()["detail"].startswith("agent_id")
     assert harness.state() == (0, 0)
+    # Refused inside the ingest's pause of cyclic collection: the pause must not outlive it.
+    assert gc.isenabled()
 
 
 async def test_enrolment_token_works_once(harness: Harness) -> None:
