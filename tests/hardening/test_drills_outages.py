@@ -200,6 +200,11 @@ def _outbox(engine: Engine) -> list[Any]:
         return list(conn.execute(select(outbox).order_by(outbox.c.id)).all())
 
 
+def _all_sent(engine: Engine, count: int) -> bool:
+    rows = _outbox(engine)
+    return len(rows) == count and all(r.sent_at is not None for r in rows)
+
+
 async def _raise_disk_tickets(collector: Collector, agent: Enrolled, pcs: list[str], seq: int):
     """Disks over the rule's 90 %: one device_health ticket per PC, one e-mail each."""
     devices = [pc(device_id, disk=97.0) for device_id in pcs]
@@ -263,7 +268,11 @@ async def test_smtp_relay_down_delivers_every_message_once_after_it_returns(
         # A later ticket is a marker: once it is delivered the timers have passed over the
         # delivered rows again, and must not have sent any of them twice.
         await _raise_disk_tickets(collector, agent, ["pc-d"], 2)
-        await _until(lambda: len(smtp.messages) >= 4, 30, "the marker's delivery")
+        # The relay has the message before the dispatcher commits its row as sent: wait for
+        # both, or the row read below may still show the attempt uncounted.
+        await _until(
+            lambda: len(smtp.messages) >= 4 and _all_sent(engine, 4), 30, "the marker's delivery"
+        )
         rows = _outbox(engine)
         assert _metric_now(collector, "cm_notifications_pending") == 0
         assert _metric_now(collector, "cm_notifications_retrying", channel="email") is None
