@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,16 +57,10 @@ class Alerting:
         return self.engine.routing
 
     async def _sweep(self) -> None:
-        try:
-            await asyncio.to_thread(self.engine.sweep)
-        except Exception:
-            log.exception("alert sweep failed; retrying at the next run")
+        await _pass_in_thread(self.engine.sweep, "alert sweep")
 
     async def _notify(self) -> None:
-        try:
-            await asyncio.to_thread(self.dispatcher.deliver_due)
-        except Exception:
-            log.exception("notification dispatch failed; retrying at the next run")
+        await _pass_in_thread(self.dispatcher.deliver_due, "notification dispatch")
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Alerting]:
@@ -95,6 +89,20 @@ class Alerting:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+async def _pass_in_thread(work: Callable[[], object], what: str) -> None:
+    """Run one timer pass in a worker thread; a failure is logged and retried at the next run."""
+    try:
+        await asyncio.to_thread(work)
+    except asyncio.CancelledError:
+        # The collector is stopping while the pass runs: apscheduler would log the cancellation
+        # as a crash with its traceback. Both passes are transactional (a message is marked sent
+        # in the commit after its send), so what the thread finishes stands and the rest is done
+        # at the next start.
+        log.info("%s interrupted by shutdown; it resumes at the next start", what)
+    except Exception:
+        log.exception("%s failed; retrying at the next run", what)
 
 
 def build_alerting(
