@@ -345,6 +345,7 @@ def main() -> None:
             )
         exp_rss, exp_cpu = figures[EXPORTER]
         floor_rss, floor_pyd_rss = figures[FLOOR][0], figures[FLOOR_PYDANTIC][0]
+        no_probe_rss = figures[FLOOR_NO_PROBE][0]
         target = RSS_TARGET_RATIO * exp_rss
         for name in (AGENT, AGENT_PROBE):
             rss, cpu = figures[name]
@@ -356,7 +357,7 @@ def main() -> None:
                 f"{cpu_ratio:.2f}×, {cpu:.3f} % of one core (target ≤ {CPU_TARGET_PERCENT} %: "
                 f"{'met' if cpu <= CPU_TARGET_PERCENT else 'NOT met'})"
             )
-        for name, floor in ((FLOOR, floor_rss), (FLOOR_NO_PROBE, figures[FLOOR_NO_PROBE][0])):
+        for name, floor in ((FLOOR, floor_rss), (FLOOR_NO_PROBE, no_probe_rss)):
             below = floor - target
             print(
                 f"{name} / node_exporter: RSS {floor / exp_rss:.2f}× (the issue's libraries "
@@ -373,8 +374,7 @@ def main() -> None:
             f"{probing - floor_rss:.1f} MiB = floor with asyncio and pydantic "
             f"{floor_pyd_rss:.1f} + {probing - floor_pyd_rss:.1f} MiB of its own; without a probe "
             f"it loads no pycurl: {figures[AGENT][0]:.1f} MiB = floor without pycurl "
-            f"{figures[FLOOR_NO_PROBE][0]:.1f} + "
-            f"{figures[AGENT][0] - figures[FLOOR_NO_PROBE][0]:.1f} MiB"
+            f"{no_probe_rss:.1f} + {figures[AGENT][0] - no_probe_rss:.1f} MiB"
         )
         for name, code in exits.items():
             if code != 0:
