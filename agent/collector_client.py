@@ -3,7 +3,8 @@
 Two implementations of one small interface, ``CollectorClient``:
 
 - ``UrllibCollectorClient``, what the service uses: the standard library's ``urllib.request`` in a
-  worker thread, one connection per request, the proxy of the environment (``HTTPS_PROXY``,
+  daemon thread (``agent.threads``: a stopping agent never waits for a hung collector), one
+  connection per request, the proxy of the environment (``HTTPS_PROXY``,
   ``NO_PROXY``; on Windows the system proxy settings), no redirects followed. httpx, httpcore and
   anyio would add 3 to 5 MiB resident to a process that sends one small POST every 15 s
   (docs/agent.md, "Footprint"). Their keep-alive bought nothing in steady state, since idle
@@ -17,7 +18,6 @@ Both raise ``CollectorUnreachable`` when no complete answer came back; any HTTP 
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import urllib.error
 import urllib.request
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from agent.errors import AgentError
+from agent.threads import in_daemon_thread
 
 if TYPE_CHECKING:
     import ssl
@@ -153,8 +154,8 @@ class UrllibCollectorClient(CollectorClient):
         headers: Mapping[str, str],
         content: bytes | None = None,
     ) -> CollectorResponse:
-        """Send one request from a worker thread of the running loop."""
-        return await asyncio.to_thread(self._request, method, path, headers, content)
+        """Send one request from a daemon thread (a hung collector cannot hold up the exit)."""
+        return await in_daemon_thread(self._request, method, path, headers, content)
 
     def _request(
         self, method: str, path: str, headers: Mapping[str, str], content: bytes | None

@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from agent.checks.base import Clock, SystemClock
+from agent.clock import Clock, SystemClock
 from agent.errors import EnrolError, IdentityUnreadable, NotEnrolled
 from agent.files import is_private, write_atomic
 from agent.settings import check_server_url

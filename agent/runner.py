@@ -1,4 +1,4 @@
-"""The agent service: scheduled checks into the spool, a sender loop, heartbeats, central config.
+"""The agent's steps: checks into the spool, heartbeats, sending, central config, the scheduler.
 
 Each configured check is its own apscheduler job (``coalesce``, ``max_instances=1``, a misfire
 grace of one interval) and runs under a timeout, so a slow or hung check delays only its own next
@@ -9,30 +9,30 @@ is rejected as a whole with a log line and an ``agent_config_rejected`` event na
 
 Tests drive the runner step by step instead of through the scheduler: ``run_checks_once``,
 ``heartbeat``, ``send_pending`` and ``poll_config`` do one round each, on the injected clock.
+The service loop around them, with its start and clean stop, is ``agent.service_loop``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import logging
-import math
-import os
 import random
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agent.agent_config import AgentConfig, CheckSpec, default_agent_config
-from agent.checks import check_class
-from agent.checks.base import Check, Clock, SystemClock
+from agent.agent_config import (
+    AgentConfig,
+    default_agent_config,
+    parse_central_config,
+    validation_problems,
+)
+from agent.check_run import CheckFactory, CheckRun, build_check, run_check
+from agent.checks.base import Check
 from agent.checks.common import pc_device_id
+from agent.clock import Clock, SystemClock
 from agent.collector_client import (
     CollectorClient,
     CollectorUnreachable,
@@ -41,6 +41,13 @@ from agent.collector_client import (
 )
 from agent.errors import ConfigRejected
 from agent.identity import Identity, agent_version
+from agent.scheduling import JobSchedule
+from agent.self_report import (
+    ProcessMeter,
+    check_failed_event,
+    config_rejected_event,
+    heartbeat_samples,
+)
 from agent.sender import Backoff, Sender, SendError
 from agent.settings import AgentSettings, tls_context
 from agent.spool import Spool
@@ -52,95 +59,13 @@ from agent.state import (
     save_cached_config,
     save_state,
 )
-from agent.wire import DeviceKind, DeviceReport, Event, Report, Sample, Severity
+from agent.wire import DeviceKind, DeviceReport, Event, Report
 
 if TYPE_CHECKING:
     import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_JOB = "heartbeat"
-CONFIG_JOB = "config-poll"
-CHECK_JOB_PREFIX = "check:"
-# With nothing new to send, still try this often: reports left after a failed send go out.
-IDLE_SEND_SECONDS = 60.0
-# On shutdown, give the last send this long; what does not make it stays in the spool.
-FINAL_SEND_SECONDS = 5.0
-_FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-CheckFactory = Callable[[str, CheckSpec], Check]
-
-
-def build_check(name: str, spec: CheckSpec, *, clock: Clock, state_dir: Path | None) -> Check:
-    """An instance of the check ``spec`` names, configured by its options.
-
-    Checks that keep state across agent restarts (the host check's boot time, for reboot
-    detection) take a ``state_path``; they get a file of their own in ``state_dir``.
-    """
-    cls = check_class(spec.check)
-    config = cls.config_model.model_validate(spec.options)
-    kwargs: dict[str, Any] = {"clock": clock}
-    if state_dir is not None and "state_path" in inspect.signature(cls).parameters:
-        kwargs["state_path"] = state_dir / f"check-{_FILE_SAFE.sub('_', name)}.json"
-    # The Check protocol says nothing about constructors; every check takes (config, clock=...).
-    factory = cast(Callable[..., Check], cls)
-    return factory(config, **kwargs)
-
-
-def _problems(exc: ValidationError) -> list[str]:
-    found = []
-    for err in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in err["loc"]) or "(top)"
-        found.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    return found
-
-
-def parse_central_config(raw: bytes | str, etag: str | None = None) -> AgentConfig:
-    """Validate a central configuration; ConfigRejected names every bad field."""
-    try:
-        return AgentConfig.model_validate_json(raw)
-    except ValidationError as exc:
-        raise ConfigRejected(_problems(exc), etag) from None
-
-
-@dataclass(frozen=True)
-class CheckRun:
-    """One run of one configured check: its devices, or why there are none."""
-
-    name: str
-    check: str
-    measured_at: datetime
-    duration_seconds: float
-    devices: list[DeviceReport] = field(default_factory=list)
-    error: str | None = None
-    error_class: str | None = None  # "timeout" or "error"
-
-    @property
-    def ok(self) -> bool:
-        """The check finished in time without an internal error."""
-        return self.error is None
-
-
-async def run_check(
-    name: str, spec: CheckSpec, check: Check, *, clock: Clock, time_limit: float
-) -> CheckRun:
-    """Run ``check`` once within ``time_limit`` seconds; never raises for the check's failure."""
-    measured_at = clock.now()
-    started = clock.monotonic()
-
-    def finished(**kwargs: Any) -> CheckRun:
-        duration = max(0.0, clock.monotonic() - started)
-        return CheckRun(name, spec.check, measured_at, duration, **kwargs)
-
-    try:
-        devices = await asyncio.wait_for(check.collect(), time_limit)
-    except TimeoutError:
-        return finished(error=f"did not finish within {time_limit:g} s", error_class="timeout")
-    except Exception as exc:  # a bug in one check must not stop the others (logged in full)
-        log.exception("check raised", extra={"check": name})
-        return finished(error=f"{exc.__class__.__name__}: {exc}"[:500], error_class="error")
-    return finished(devices=devices)
 
 
 @dataclass(frozen=True)
@@ -164,7 +89,7 @@ def make_client(settings: AgentSettings, identity: Identity) -> CollectorClient:
 
 
 class AgentRunner:
-    """The agent's service loop and its step-by-step parts."""
+    """The agent's step-by-step parts (``agent.service_loop.AgentService`` runs them)."""
 
     def __init__(
         self,
@@ -215,11 +140,14 @@ class AgentRunner:
         self._runs: dict[str, CheckRun] = {}
         self._seen_etag: str | None = None  # last ETag received, applied or rejected
         self._wake = asyncio.Event()
-        # Check runs under way, so that stopping lets them finish into the spool first.
+        # Check runs and config polls under way: a stop lets them spool what they found before
+        # the goodbye, and cancels those still running then.
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._scheduler: AsyncIOScheduler | None = None
-        self._process: Any = None
+        self._schedule: JobSchedule | None = None
+        self._meter = ProcessMeter()
         self._last_logged_send_error: str | None = None
+        # Set by a stop under way (``agent.service_loop``): runs cancelled then end quietly.
+        self._stopping = False
         self._load_initial_config(config)
 
     # -- configuration
@@ -266,7 +194,7 @@ class AgentRunner:
             try:
                 built[name] = self._factory(name, spec)
             except ValidationError as exc:
-                problems += [f"checks.{name}.options.{p}" for p in _problems(exc)]
+                problems += [f"checks.{name}.options.{p}" for p in validation_problems(exc)]
             except Exception as exc:  # noqa: BLE001 - any failure to build rejects the config
                 problems.append(f"checks.{name}: {exc.__class__.__name__}: {exc}")
         if problems:
@@ -280,8 +208,8 @@ class AgentRunner:
         self.state.config_source = source
         self.state.config_etag = etag
         self.state.config_applied_at = self._clock.now()
-        if self._scheduler is not None:
-            self._reschedule(previous)
+        if self._schedule is not None:
+            self._schedule.reschedule(previous, config)
         if source == "central":
             save_cached_config(
                 self.settings.central_config_path, CachedConfig(etag=etag, config=config)
@@ -339,17 +267,7 @@ class AgentRunner:
         self.state.last_config_error = f"etag {exc.etag}: {detail}"[:2000]
         self.state.last_config_error_at = now
         self._save_state()
-        self._append_events(
-            now,
-            [
-                Event(
-                    type="agent_config_rejected",
-                    severity=Severity.WARNING,
-                    message=detail[:2000],
-                    attrs={"etag": (exc.etag or "")[:100]},
-                )
-            ],
-        )
+        self._append_events(now, [config_rejected_event(detail, exc.etag)])
 
     # -- measuring
 
@@ -373,6 +291,13 @@ class AgentRunner:
             self._in_flight.add(task)
         try:
             run = await run_check(name, spec, check, clock=self._clock, time_limit=limit)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Cancelled by the stop so that the goodbye is the last report; ending the job
+            # quietly keeps apscheduler from logging the cancellation as a crash.
+            log.info("check cancelled by the stop", extra={"check": name})
+            return None
         finally:
             if task is not None:
                 self._in_flight.discard(task)
@@ -381,21 +306,7 @@ class AgentRunner:
             self._append(run.measured_at, run.devices)
         if run.error is not None:
             log.warning("check failed", extra={"check": name, "error": run.error})
-            self._append_events(
-                run.measured_at,
-                [
-                    Event(
-                        type="agent_check_failed",
-                        severity=Severity.WARNING,
-                        message=f"{name}: {run.error}",
-                        attrs={
-                            "check": name,
-                            "error_class": run.error_class or "error",
-                            "detail": run.error[:500],
-                        },
-                    )
-                ],
-            )
+            self._append_events(run.measured_at, [check_failed_event(name, run)])
             if self.state.check_errors.get(name) != run.error:
                 self.state.check_errors[name] = run.error
                 self._save_state()
@@ -408,47 +319,11 @@ class AgentRunner:
         runs = await asyncio.gather(*(self.run_check(name) for name in self.check_names))
         return [run for run in runs if run is not None]
 
-    def _process_samples(self) -> list[Sample]:
-        # psutil is there on every PC install (the host check needs it); stay quiet without it.
-        if self._process is None:
-            try:
-                import psutil
-            except ImportError:
-                self._process = False
-                return []
-            self._process = psutil.Process(os.getpid())
-        if self._process is False:
-            return []
-        cpu = self._process.cpu_times()
-        return [
-            Sample(name="agent_resident_memory_bytes", value=self._process.memory_info().rss),
-            Sample(name="agent_cpu_seconds_total", value=cpu.user + cpu.system),
-        ]
-
     def heartbeat(self) -> Report:
         """Spool one heartbeat: the agent is up, its spool (depth, drops) and its checks."""
         now = self._clock.now()
-        stats = self.spool.stats()
-        samples = [
-            Sample(name="agent_up", value=1.0),
-            Sample(name="agent_spool_reports", value=stats.depth),
-            Sample(name="agent_spool_bytes", value=stats.bytes),
-            Sample(name="agent_spool_dropped_total", value=stats.dropped_total),
-        ]
-        if stats.oldest_measured_at is not None:
-            age = max(0.0, (now - stats.oldest_measured_at).total_seconds())
-            samples.append(Sample(name="agent_spool_oldest_age_seconds", value=age))
-        for name, run in self._runs.items():
-            labels = {"check": name[:200]}
-            samples.append(Sample(name="agent_check_success", value=float(run.ok), labels=labels))
-            samples.append(
-                Sample(
-                    name="agent_check_duration_seconds",
-                    value=run.duration_seconds,
-                    labels=labels,
-                )
-            )
-        samples += self._process_samples()
+        samples = heartbeat_samples(self.spool.stats(), self._runs, now)
+        samples += self._meter.samples()
         device = DeviceReport(
             device_id=self._device_id,
             kind=DeviceKind.PC,
@@ -461,6 +336,20 @@ class AgentRunner:
         # A coroutine so apscheduler runs it on the loop, not in a worker thread (the wake-up
         # event of the sender loop is not thread-safe).
         self.heartbeat()
+
+    async def _poll_config_job(self) -> None:
+        # Tracked like a check run: a rejection it spools must come before the goodbye.
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.poll_config()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
 
     # -- sending
 
@@ -517,162 +406,31 @@ class AgentRunner:
 
     # -- the service
 
-    def _save_state(self) -> None:
+    def _save_state(self, *, durable: bool = False) -> None:
         try:
-            save_state(self.settings.state_path, self.state)
+            save_state(self.settings.state_path, self.state, durable=durable)
         except OSError as exc:
             log.warning("cannot write state file", extra={"error": str(exc)})
 
-    def _add_check_job(self, name: str, spec: CheckSpec) -> None:
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        assert self._scheduler is not None
-        self._scheduler.add_job(
-            self.run_check,
-            IntervalTrigger(seconds=spec.interval, timezone=UTC),
-            args=[name],
-            id=CHECK_JOB_PREFIX + name,
-            name=f"check {name}",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            # A run later than one interval is superseded by the next one anyway.
-            misfire_grace_time=max(1, math.ceil(spec.interval)),
-            next_run_time=datetime.now(UTC),
-        )
-
-    def _add_heartbeat_job(self) -> None:
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        assert self._scheduler is not None
-        seconds = self._config.heartbeat_seconds
-        self._scheduler.add_job(
-            self._heartbeat_job,
-            IntervalTrigger(seconds=seconds, timezone=UTC),
-            id=HEARTBEAT_JOB,
-            name="heartbeat",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, math.ceil(seconds)),
-            next_run_time=datetime.now(UTC),
-        )
-
-    def _reschedule(self, previous: AgentConfig) -> None:
-        assert self._scheduler is not None
-        for name in previous.checks:
-            if name not in self._config.checks:
-                with contextlib.suppress(LookupError):  # JobLookupError is a KeyError
-                    self._scheduler.remove_job(CHECK_JOB_PREFIX + name)
-        for name, spec in self._config.checks.items():
-            if previous.checks.get(name) != spec:
-                self._add_check_job(name, spec)
-        if previous.heartbeat_seconds != self._config.heartbeat_seconds:
-            self._add_heartbeat_job()
-
     def scheduled_jobs(self) -> dict[str, float]:
         """Job id → interval in seconds of what the scheduler runs (empty when not running)."""
-        if self._scheduler is None:
-            return {}
-        return {job.id: job.trigger.interval.total_seconds() for job in self._scheduler.get_jobs()}
+        return {} if self._schedule is None else self._schedule.jobs()
 
     def start_scheduler(self, *, paused: bool = False) -> AsyncIOScheduler:
         """Create and start the scheduler on the running loop with every job."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        self._scheduler = scheduler
-        for name, spec in self._config.checks.items():
-            self._add_check_job(name, spec)
-        self._add_heartbeat_job()
-        poll = self.settings.config_poll_seconds
-        scheduler.add_job(
-            self.poll_config,
-            # Jitter spreads a province's agents so they do not poll in step after a restart.
-            IntervalTrigger(seconds=poll, jitter=poll / 10, timezone=UTC),
-            id=CONFIG_JOB,
-            name="config poll",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, math.ceil(poll)),
-            next_run_time=datetime.now(UTC),
+        self._schedule = JobSchedule(
+            run_check=self.run_check,
+            heartbeat=self._heartbeat_job,
+            poll_config=self._poll_config_job,
+            config_poll_seconds=self.settings.config_poll_seconds,
         )
-        scheduler.start(paused=paused)
-        return scheduler
+        return self._schedule.start(self._config, paused=paused)
 
     def stop_scheduler(self) -> None:
         """Stop scheduling (running jobs finish on their own)."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-
-    async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
-        # The service's own pacing; returns early when asked to stop.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-
-    async def _sender_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_SEND_SECONDS)
-            if stop.is_set():
-                return
-            # Let reports of the same moment (several jobs firing together) share one batch.
-            await self._sleep(self.settings.send_delay_seconds, stop)
-            self._wake.clear()
-            outcome = await self.send_pending()
-            while outcome.error is not None and not stop.is_set():
-                await self._sleep(outcome.retry_in, stop)
-                outcome = await self.send_pending()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run the service until ``stop`` is set; the spool keeps whatever is unsent."""
-        now = self._clock.now()
-        self.state.pid = os.getpid()
-        self.state.started_at = now
-        self._save_state()
-        self._append_events(
-            now,
-            [
-                Event(
-                    type="agent_started",
-                    message=f"commune-agent {agent_version()} started",
-                    attrs={
-                        "version": agent_version(),
-                        "config_source": self.state.config_source,
-                        "config_etag": self.state.config_etag or "",
-                    },
-                )
-            ],
-        )
-        log.info(
-            "agent started",
-            extra={
-                "agent_id": self.identity.agent_id,
-                "server": self._client.base_url,
-                "checks": ",".join(self.check_names),
-            },
-        )
-        self.start_scheduler()
-        sender = asyncio.get_running_loop().create_task(self._sender_loop(stop), name="sender")
-        try:
-            await stop.wait()
-        finally:
-            if self._scheduler is not None:
-                self._scheduler.pause()  # no new runs; shutting down would cancel running ones
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            if self._in_flight:
-                # A check measuring right now spools its report before the last send; one that
-                # hangs is cancelled below (its run is simply lost, nothing half-written).
-                await asyncio.wait(set(self._in_flight), timeout=FINAL_SEND_SECONDS)
-            self.stop_scheduler()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.send_pending(), FINAL_SEND_SECONDS)
-            self._save_state()
-            log.info("agent stopped", extra={"spool_depth": self.spool.stats().depth})
+        if self._schedule is not None:
+            self._schedule.shutdown()
+            self._schedule = None
 
     def close(self) -> None:
         """Close the spool."""

@@ -8,16 +8,23 @@ outage that way left the agent about 10 MiB larger for the rest of its life (doc
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, cast
 
 from pydantic import ValidationError
 
-from agent.checks.base import Clock
-from agent.collector_client import CollectorClient, CollectorUnreachable, as_collector_client
+from agent.clock import Clock
+from agent.collector_client import (
+    CollectorClient,
+    CollectorResponse,
+    CollectorUnreachable,
+    as_collector_client,
+)
 from agent.errors import AgentError
 from agent.spool import Spool
 from agent.wire import SCHEMA_VERSION, Ack, ReportBatch
@@ -26,6 +33,34 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+# A refusal naming one report of the batch by its index ("reports.3.devices.0.samples.1.name").
+_REPORT_FIELD = re.compile(r"^reports\.(\d+)(\.|$)")
+
+
+def refused_seqs(response: CollectorResponse, seqs: list[int]) -> list[int]:
+    """The reports of a batch (by sequence) that the collector refused for good.
+
+    The collector lists them (``refused``) when reports are past a budget or name another agent's
+    device (422, 409); a 422 whose field is one report's names that report. Anything else (a bad
+    token, the whole batch) names no report: the batch is held as before.
+    """
+    if response.status_code not in (409, 422):
+        return []
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    listed = body.get("refused")
+    if isinstance(listed, list):
+        return sorted({seq for seq in listed if isinstance(seq, int) and seq in seqs})
+    field = body.get("field")
+    match = _REPORT_FIELD.match(field) if isinstance(field, str) else None
+    if response.status_code == 422 and match is not None and int(match.group(1)) < len(seqs):
+        return [seqs[int(match.group(1))]]
+    return []
 
 
 class SendError(AgentError):
@@ -93,6 +128,8 @@ class Sender:
         self.batch_size = batch_size
         self.last_ack: Ack | None = None
         self.last_error: str | None = None
+        # Reports the collector refused for good (past a budget, invalid), set aside.
+        self.refused = 0
 
     def set_token(self, token: str) -> None:
         """Use a rotated token from now on."""
@@ -111,6 +148,7 @@ class Sender:
             reports=[body for _, body in reports],
         )
         body = gzip.compress(batch, compresslevel=6)
+        seqs = [seq for seq, _ in reports]
         del batch, reports
         try:
             response = await self._client.post(
@@ -129,6 +167,17 @@ class Sender:
         if response.status_code != 200:
             detail = response.text[:300]
             self.last_error = f"HTTP {response.status_code}: {detail}"
+            refused = refused_seqs(response, seqs)
+            if refused:
+                # Sending them again would be refused again, for ever, and hold the reports
+                # behind them: they leave the spool (the collector counted and recorded them)
+                # and the rest goes on.
+                self.refused += len(refused)
+                log.error(
+                    "collector refused reports for good; set aside, sending the rest",
+                    extra={"seqs": refused[:20], "count": len(refused), "error": detail},
+                )
+                return self._spool.acknowledge(0, refused)
             # 5xx, 429 and 408 are the collector's trouble; other 4xx need a human (or re-enrol).
             retryable = response.status_code >= 500 or response.status_code in (408, 429)
             raise SendError(self.last_error, retryable=retryable, status=response.status_code)

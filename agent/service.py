@@ -42,28 +42,35 @@ class Launch(BaseModel):
 
 
 async def serve(settings: AgentSettings, identity: Identity, max_seconds: float | None) -> None:
-    """Run the agent until SIGTERM / Ctrl+C (or ``max_seconds``); unsent reports stay spooled."""
-    from agent.runner import AgentRunner, make_client
+    """Run the agent until SIGTERM / Ctrl+C (or ``max_seconds``), then stop with a goodbye."""
+    from agent.lifecycle import StopRequest, StopTrigger
+    from agent.runner import make_client
+    from agent.service_loop import AgentService
 
     loop = asyncio.get_running_loop()
-    # Checks and requests to the collector use worker threads for blocking calls; a few are
-    # enough, and fewer threads mean fewer malloc arenas and stacks on a 4 GB PC.
+    # Checks use worker threads for blocking calls; a few are enough, and fewer threads mean
+    # fewer malloc arenas and stacks on a 4 GB PC. (Requests to the collector and the stop
+    # probe run in daemon threads of their own: agent.threads.)
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent"))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    stop = StopRequest()
+    # Which signal it was helps tell the reason: Ctrl+C of a console run is "interrupted".
+    for sig, trigger in (
+        (signal.SIGTERM, StopTrigger.TERMINATE),
+        (signal.SIGINT, StopTrigger.INTERRUPT),
+    ):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop.request, trigger)
         except (NotImplementedError, RuntimeError):
             # Windows: no loop signal handlers. NSSM and the console send Ctrl+C (SIGINT).
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+            signal.signal(sig, lambda *_, t=trigger: loop.call_soon_threadsafe(stop.request, t))
     if max_seconds:
-        loop.call_later(max_seconds, stop.set)
+        loop.call_later(max_seconds, stop.request, StopTrigger.DEADLINE)
     async with make_client(settings, identity) as client:
-        runner = AgentRunner(settings, identity, client=client)
+        service = AgentService(settings, identity, client=client)
         try:
-            await runner.run(stop)
+            await service.run(stop)
         finally:
-            runner.close()
+            service.close()
 
 
 def run_service(settings: AgentSettings, max_seconds: float | None) -> int:

@@ -122,6 +122,16 @@ class AgentSettings(BaseModel):
     http_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Timeout of one request to the collector."
     )
+    stop_send_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=25,
+        description="On a clean stop (service stop, shutdown, reboot, Ctrl+C), the longest the "
+        "agent spends letting running checks finish and sending the spool, its goodbye included, "
+        "before it exits; what is not acknowledged by then is sent at the next start. Keep it "
+        "below the service manager's patience (systemd TimeoutStopSec=30 in the packaged unit; "
+        "on Windows the few seconds a shutdown gives services).",
+    )
     device_id: DeviceId | None = Field(
         default=None, description="This PC's device id in heartbeats; default: its host name."
     )

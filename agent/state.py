@@ -1,8 +1,10 @@
 """What the running agent remembers outside the spool: last ack and errors, the config in force.
 
-``state.json`` is informational (``commune-agent status`` reads it), so it is replaced atomically
-but without fsync. ``central-config.json`` keeps the last central configuration applied, so an
-agent restarted while the collector is unreachable keeps measuring what it was told to.
+``state.json`` is mostly informational (``commune-agent status`` reads it), so it is replaced
+atomically but without fsync; the exception is the clean-stop marker (``stopped_at``), written
+durably at start and at the goodbye, from which the next start says how this run ended.
+``central-config.json`` keeps the last central configuration applied, so an agent restarted while
+the collector is unreachable keeps measuring what it was told to.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ class AgentState(BaseModel):
     check_errors: dict[str, str] = Field(
         default_factory=dict, description="Last error per configured check, while it fails"
     )
+    # The clean-stop marker (issue 19): cleared at every start, set once the goodbye is spooled.
+    # A start that finds it unset after an earlier start knows the last run ended uncleanly.
+    stopped_at: datetime | None = Field(
+        default=None, description="When the last run said goodbye; None while running"
+    )
+    stop_reason: str | None = Field(
+        default=None, description="Why it stopped: shutdown, reboot, service_stop, interrupted"
+    )
+    previous_stop: str | None = Field(
+        default=None, description="How the run before this one ended: clean, unclean, first_start"
+    )
 
 
 def load_state(path: Path) -> AgentState:
@@ -52,9 +65,13 @@ def load_state(path: Path) -> AgentState:
         return AgentState()
 
 
-def save_state(path: Path, state: AgentState) -> None:
-    """Replace the state file (no fsync: losing the last update to a power cut is harmless)."""
-    write_atomic(path, state.model_dump_json(indent=2).encode(), durable=False)
+def save_state(path: Path, state: AgentState, *, durable: bool = False) -> None:
+    """Replace the state file; without fsync unless ``durable``.
+
+    Losing the last routine update to a power cut is harmless; the start and the clean-stop
+    marker are written durably, since the next start tells the collector how this run ended.
+    """
+    write_atomic(path, state.model_dump_json(indent=2).encode(), durable=durable)
 
 
 class CachedConfig(BaseModel):

@@ -16,6 +16,18 @@ MAX_EVENTS_PER_DEVICE = 200
 
 # Labels the collector adds itself; a sample may not override them.
 RESERVED_LABELS = frozenset({"province", "commune_code", "device_id", "kind", "agent_id"})
+# Sample names the collector writes itself on /metrics (cm_device_<name>): a sample of that name
+# would repeat the family's HELP and TYPE lines, which Prometheus refuses for the whole scrape.
+RESERVED_SAMPLE_NAMES = frozenset({"last_report_timestamp_seconds"})
+# Times on the wire: a measurement is after the Unix epoch (a PC whose CMOS battery died counts
+# from 1970 or 2000, which the collector's skew correction repairs) and before 2200. Checked on the
+# wall-clock value before any time-zone arithmetic: year 1 with an offset, or 9999 with a negative
+# one, would overflow datetime and was a 500.
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2199
+MAX_FACT_KEY = 64
+MAX_FACT_VALUE = 2_000
+MAX_ATTR_VALUE = 2_000
 
 
 class DeviceKind(StrEnum):
@@ -51,6 +63,13 @@ class Severity(StrEnum):
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a time zone (UTC, e.g. '2026-01-05T08:00:00Z')")
+    # Before astimezone(): an offset applied to year 1 or 9999 overflows (OverflowError, not a
+    # validation error).
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(
+            f"year {value.year} is out of range; a time on the wire lies in the years "
+            f"{EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
     return value.astimezone(UTC)
 
 
@@ -61,6 +80,11 @@ LabelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 LabelValue = Annotated[str, Field(max_length=200)]
 Labels = Annotated[dict[LabelName, LabelValue], Field(max_length=16)]
 DeviceId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")]
+# Facts and event attributes are free text from the PC (models, serials, reasons): bounded, so one
+# device cannot store (and have /api and the console serve) megabytes of text.
+FactKey = Annotated[str, Field(min_length=1, max_length=MAX_FACT_KEY)]
+FactValue = Annotated[str, Field(max_length=MAX_FACT_VALUE)]
+AttrValue = Annotated[str, Field(max_length=MAX_ATTR_VALUE)]
 
 
 class _Frozen(BaseModel):
@@ -81,7 +105,7 @@ class Event(_Frozen):
     type: MetricName
     severity: Severity = Severity.INFO
     message: str = Field(default="", max_length=2_000)
-    attrs: dict[str, str] = Field(default_factory=dict, max_length=32)
+    attrs: dict[FactKey, AttrValue] = Field(default_factory=dict, max_length=32)
 
 
 class DeviceReport(_Frozen):
@@ -92,11 +116,15 @@ class DeviceReport(_Frozen):
     samples: list[Sample] = Field(default_factory=list, max_length=MAX_SAMPLES_PER_DEVICE)
     events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS_PER_DEVICE)
     # Identifying facts for reconciliation with the register: serial, mac, hostname, model...
-    facts: dict[str, str] = Field(default_factory=dict, max_length=32)
+    facts: dict[FactKey, FactValue] = Field(default_factory=dict, max_length=32)
 
     @model_validator(mode="after")
     def _no_reserved_labels(self) -> DeviceReport:
         for index, sample in enumerate(self.samples):
+            if sample.name in RESERVED_SAMPLE_NAMES:
+                raise ValueError(
+                    f"samples.{index}.name: {sample.name!r} is reserved for the collector"
+                )
             # isdisjoint first: this runs for every sample the province sends, and clashes are rare.
             if sample.labels and not RESERVED_LABELS.isdisjoint(sample.labels):
                 clash = RESERVED_LABELS.intersection(sample.labels)

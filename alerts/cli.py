@@ -1,6 +1,7 @@
-"""``commune-monitor tickets …``: list, show, acknowledge, comment, resolve, reopen; check rules.
+"""``commune-monitor tickets …``: report a problem (create), list, show, acknowledge, comment,
+resolve, reopen; check rules.
 
-Registered by ``collector.cli`` as a sub-app, so the global options (``--database-url``,
+Registered by ``province.cli`` as a sub-app, so the global options (``--database-url``,
 ``--config``, ``--data-dir``) choose the store and the rules and routing files.
 """
 
@@ -12,66 +13,53 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Protocol
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
+from agent.vntime import format_local
 from alerts import tickets
+from alerts.categories import bundled_categories
 from alerts.desk import Desk
 from alerts.errors import AlertsError
+from alerts.intake import ReportIn, ReportInvalid, report_problem
 from alerts.routing import load_routing
 from alerts.rules import load_rules
 from alerts.systems import load_systems
-from alerts.text import local_time
+from collector.cli_support import cli_actor, fail, settings_of
 from collector.db import make_engine
-from collector.settings import Settings, load_settings
 
 app = typer.Typer(
-    help="Phiếu sự cố: xem, nhận xử lý, ghi chú, đóng, mở lại "
-    "(tickets: list, show, acknowledge, comment, resolve, reopen).",
+    help="Phiếu sự cố: phản ánh, xem, nhận xử lý, ghi chú, đóng, mở lại "
+    "(tickets: create, list, show, acknowledge, comment, resolve, reopen).",
     no_args_is_help=True,
 )
 
 
-class _SettingsSource(Protocol):
-    """What ``collector.cli`` puts in the context: settings built from the global options."""
-
-    def settings(self, **more: object) -> Settings: ...
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    source: _SettingsSource | None = ctx.obj
-    return source.settings() if source is not None else load_settings()
-
-
 @contextlib.contextmanager
 def _session(ctx: typer.Context) -> Iterator[tuple[Any, Desk]]:
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         desk = Desk(
-            load_rules(settings.alerts_rules_file),
-            load_routing(settings.alerts_routing_file),
+            load_rules(settings.alerts.rules_file),
+            load_routing(settings.alerts.routing_file),
             settings.public_url,
         )
     except AlertsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     engine = make_engine(settings)
     try:
         yield engine, desk
     except AlertsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         engine.dispose()
 
 
 def _when(value: datetime | None) -> str:
-    return local_time(value) if value is not None else "-"
+    return format_local(value) if value is not None else "-"
 
 
 def _print(ticket: dict[str, Any], lang: str) -> None:
@@ -101,7 +89,7 @@ def list_command(
 ) -> None:
     """Danh sách phiếu (tickets), newest first."""
     if state is not None and state not in tickets.STATES:
-        _fail(f"--state: {state!r} is not one of {', '.join(tickets.STATES)}")
+        fail(f"--state: {state!r} is not one of {', '.join(tickets.STATES)}")
     with _session(ctx) as (engine, _desk):
         rows = tickets.list_tickets(
             engine,
@@ -126,26 +114,40 @@ def show_command(ctx: typer.Context, ticket_id: int, lang: Lang = "vi") -> None:
         _print(tickets.get_ticket(engine, ticket_id), lang)
 
 
-Actor = Annotated[str, typer.Option(help="Who does it (name or team).")]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        help="The person's name for the ticket's history, shown beside the account that runs "
+        "the command ('Trần Văn B (cli:root)'). Default: that account, cli:<user>; the audit "
+        "log always records the account."
+    ),
+]
+
+
+def _actor(name: str | None) -> str:
+    """Who the history and the audit log name: the account, and the person if given."""
+    account = cli_actor()
+    return f"{name.strip()} ({account})"[:100] if name and name.strip() else account
 
 
 @app.command("ack")
-def ack_command(ctx: typer.Context, ticket_id: int, actor: Actor = "cli") -> None:
+def ack_command(ctx: typer.Context, ticket_id: int, actor: Actor = None) -> None:
     """Nhận xử lý (acknowledge)."""
     with _session(ctx) as (engine, desk):
         ticket = tickets.acknowledge(
-            engine, desk, ticket_id, actor, SystemClock().now(), scope=None
+            engine, desk, ticket_id, _actor(actor), SystemClock().now(), scope=None
         )
     typer.echo(f"#{ticket_id}: {ticket['state']}")
 
 
 @app.command("comment")
-def comment_command(ctx: typer.Context, ticket_id: int, text: str, actor: Actor = "cli") -> None:
+def comment_command(ctx: typer.Context, ticket_id: int, text: str, actor: Actor = None) -> None:
     """Ghi chú (comment)."""
     if not text.strip():
-        _fail("TEXT: a comment cannot be empty")
+        fail("TEXT: a comment cannot be empty")
     with _session(ctx) as (engine, desk):
-        tickets.comment(engine, desk, ticket_id, actor, text, SystemClock().now(), scope=None)
+        now = SystemClock().now()
+        tickets.comment(engine, desk, ticket_id, _actor(actor), text, now, scope=None)
     typer.echo(f"#{ticket_id}: comment added")
 
 
@@ -153,16 +155,17 @@ def _noted(
     ctx: typer.Context,
     transition: tickets.NotedTransition,
     ticket_id: int,
-    actor: str,
+    actor: str | None,
     note: str,
 ) -> dict[str, Any]:
     with _session(ctx) as (engine, desk):
-        return transition(engine, desk, ticket_id, actor, note, SystemClock().now(), scope=None)
+        now = SystemClock().now()
+        return transition(engine, desk, ticket_id, _actor(actor), note, now, scope=None)
 
 
 @app.command("resolve")
 def resolve_command(
-    ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = "cli"
+    ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = None
 ) -> None:
     """Đóng phiếu (resolve)."""
     ticket = _noted(ctx, tickets.resolve, ticket_id, actor, note)
@@ -170,12 +173,81 @@ def resolve_command(
 
 
 @app.command("reopen")
-def reopen_command(
-    ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = "cli"
-) -> None:
+def reopen_command(ctx: typer.Context, ticket_id: int, note: str = "", actor: Actor = None) -> None:
     """Mở lại (reopen)."""
     ticket = _noted(ctx, tickets.reopen, ticket_id, actor, note)
     typer.echo(f"#{ticket_id}: {ticket['state']} (reopened {ticket['reopen_count']}x)")
+
+
+def _categories_help() -> str:
+    return ", ".join(
+        f"{item.id} ({item.name_vi})" + (" needs --message" if item.needs_message else "")
+        for item in bundled_categories().items
+    )
+
+
+@app.command("create")
+def create_command(
+    ctx: typer.Context,
+    commune: Annotated[str, typer.Option(help="Commune code (5 digits).")],
+    category: Annotated[str, typer.Option(help=f"What happens: {_categories_help()}.")],
+    description: Annotated[str, typer.Option(help="What the person says happens.")],
+    reporter_name: Annotated[str, typer.Option(help="Who reports it (to call them back).")],
+    reporter_phone: Annotated[
+        str, typer.Option(help="Their phone number: 8-15 digits, e.g. '0912 345 678'.")
+    ],
+    device: Annotated[
+        str | None, typer.Option(help="Device id, if known (one of the commune's devices).")
+    ] = None,
+    counter: Annotated[
+        str | None, typer.Option(help="The counter, e.g. 'Quầy 3', when the device is unknown.")
+    ] = None,
+    message: Annotated[
+        str, typer.Option(help="The software's error message (required for software_error).")
+    ] = "",
+    lang: Lang = "vi",
+) -> None:
+    """Phản ánh sự cố (report a problem people see): opens a ticket routed like any other, or
+    joins the open ticket that already covers it ("đã có phiếu #18"). Audited as cli:<user>."""
+    fields = {
+        "commune_code": commune,
+        "category": category,
+        "description": description,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+        "device_id": device,
+        "counter": counter,
+        "message": message,
+    }
+    try:
+        report = ReportIn.model_validate(fields)
+    except ValidationError as exc:
+        fail(_invalid(exc))
+    with _session(ctx) as (engine, desk):
+        try:
+            intake = report_problem(engine, desk, report, cli_actor(), "cli", SystemClock().now())
+        except ReportInvalid as exc:
+            fail(f"{_option(exc.field)}: {exc.reason}")
+        ticket = tickets.get_ticket(engine, intake.ticket_id)
+    typer.echo(intake.message_en if lang == "en" else intake.message_vi)
+    typer.echo(f"#{ticket['id']} [{ticket['state']}] {ticket[f'title_{lang}']} → {ticket['owner']}")
+
+
+# The options' names as typed, for errors (ReportIn names its fields).
+_OPTIONS = {"commune_code": "--commune", "device_id": "--device"}
+
+
+def _option(field: str) -> str:
+    """The option that gives a report's field."""
+    return _OPTIONS.get(field, "--" + field.replace("_", "-"))
+
+
+def _invalid(exc: ValidationError) -> str:
+    """The first error, naming the option: ``--reporter-phone: '12' is not a phone number``."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "report"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"{_option(field)}: {reason}"
 
 
 @app.command("check-rules")
@@ -201,10 +273,10 @@ def check_rules_command(
         central = load_systems(systems)
         routes.check_systems(central.ids, central.source)
     except AlertsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     problems = routes.check_environment(os.environ)
     if problems:
-        _fail("\n".join(problems))
+        fail("\n".join(problems))
     typer.echo(
         f"ok: {len(loaded.rules)} rules, {len(routes.owners)} owners, {len(routes.routes)} routes, "
         f"{len(central.systems)} systems"

@@ -5,7 +5,9 @@ AlertsError
 ├── ChannelError       a channel cannot be used now: a ${VARIABLE} it names is not set, or what it
 │                      gives is not a usable address; names the owner, the channel and the variable
 ├── TicketNotFound     no ticket with that id (or not visible to the caller)
-└── TicketTransition   the action is not allowed from the ticket's state (ack a resolved ticket)
+├── TicketTransition   the action is not allowed from the ticket's state (ack a resolved ticket)
+├── WindowNotFound     no maintenance window or silence with that id
+└── WindowConflict     the window cannot be changed so (already cancelled, already over)
 """
 
 from __future__ import annotations
@@ -31,3 +33,11 @@ class TicketNotFound(AlertsError, NotFound):
 
 class TicketTransition(AlertsError, Conflict):
     """The requested state change is not allowed from the ticket's current state."""
+
+
+class WindowNotFound(AlertsError, NotFound):
+    """No maintenance window or silence with that id."""
+
+
+class WindowConflict(AlertsError, Conflict):
+    """The window cannot be changed so: already cancelled, or already over."""

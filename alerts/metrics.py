@@ -1,5 +1,5 @@
 """Ticket figures on /metrics: tickets per state, class, owner and commune, SLA breaches,
-undelivered messages.
+undelivered messages; and the collector guards of the silence sweep.
 
 Every family carries ``province`` (and the ticket families ``commune_code``) so that one
 database or one national Prometheus can hold every province and the dashboards filter on it,
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 
+from alerts.guards import GUARDS, Guards
 from alerts.schema import outbox, tickets
 from collector.schema import communes
 
@@ -99,3 +100,32 @@ class TicketCollector(Collector):
         )
         notifications.add_metric([own], float(pending))
         yield notifications
+
+
+class GuardCollector(Collector):
+    """The collector guards of the alert sweep (:mod:`alerts.guards`): which hold now, and how
+    often each has engaged, so a gap in silence judgement is never invisible."""
+
+    def __init__(self, guards: Guards) -> None:
+        self._guards = guards
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        active = GaugeMetricFamily(
+            "cm_alert_guard_active",
+            "1 while silence is not judged because the collector itself is behind: just started, "
+            "journal processing lagging or ingest stalled (Tạm dừng đánh giá mất liên lạc)",
+            labels=["guard"],
+        )
+        engaged = CounterMetricFamily(
+            "cm_alert_guard_engagements",
+            "Times each collector guard engaged (Số lần tạm dừng đánh giá mất liên lạc)",
+            labels=["guard"],
+        )
+        for name in GUARDS:
+            active.add_metric([name], 1.0 if name in self._guards.active else 0.0)
+            engaged.add_metric([name], float(self._guards.engaged_total.get(name, 0)))
+        yield active
+        yield engaged

@@ -13,6 +13,7 @@ never the address.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping
@@ -26,8 +27,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.wire import DeviceKind
+from alerts.channels import apprise_url_valid, scheme_of
 from alerts.errors import ChannelError, RulesError
-from alerts.notify import apprise_url_valid, scheme_of
 from alerts.rules import Duration, ProblemClass
 
 
@@ -99,10 +100,13 @@ class Destination:
 
 
 class Sla(_Model):
-    """How fast the owner must acknowledge and resolve."""
+    """How fast the owner must acknowledge and resolve, and on which clock: round the clock
+    (``24x7``, an ISP's line) or in the working calendar's open hours (``working_hours``, a
+    commune IT officer), across nights, weekends and holidays."""
 
     respond: Duration
     resolve: Duration
+    clock: Literal["24x7", "working_hours"] = "24x7"
 
 
 class Owner(_Model):
@@ -117,6 +121,10 @@ class Owner(_Model):
     escalate_to: str | None = None
     # SHA-256 of the bearer token a vendor's technicians use: they see only this owner's tickets.
     token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # The console user (role vendor, this owner) the token belongs to: it works only while that
+    # user is enabled, and what it does is recorded under that user's name. A token without one
+    # is refused by the API.
+    token_user: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     # Grouped digests: the owner's changes wait for the end of a window of this many minutes
     # (aligned to Hà Nội midnight) and go out as one message per channel. None: one each.
     digest_minutes: int | None = Field(default=None, ge=1, le=1440)
@@ -259,10 +267,15 @@ class Routing:
 
     def owner_for_token(self, token: str) -> str | None:
         """The vendor whose technicians hold ``token``, or None."""
+        holder = self.token_holder(token)
+        return holder[0] if holder is not None else None
+
+    def token_holder(self, token: str) -> tuple[str, str | None] | None:
+        """(owner id, console user it belongs to) of a vendor token, or None."""
         digest = hashlib.sha256(token.encode()).hexdigest()
         for owner_id, owner in self.owners.items():
-            if owner.token_sha256 is not None and owner.token_sha256 == digest:
-                return owner_id
+            if owner.token_sha256 is not None and hmac.compare_digest(owner.token_sha256, digest):
+                return owner_id, owner.token_user
         return None
 
 

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agent.wire import DeviceKind
 from alerts.errors import RulesError
@@ -23,16 +32,23 @@ from alerts.errors import RulesError
 ProblemClass = Literal[
     "site_outage",
     "site_link_degraded",
+    "upstream_outage",
     "software_outage",
     "software_slow_site",
     "device_down",
     "device_health",
     "printer_fault",
     "printer_supply_low",
+    # The signing chain at the counter and the central systems' certificates (issue 23).
+    "signing_cert_expiring",
+    "token_missing",
+    "signing_plugin_down",
+    "tls_cert_expiring",
 ]
 PROBLEM_CLASSES: tuple[str, ...] = get_args(ProblemClass)
-# Classes a per-device threshold rule may raise; the others come from grouping logic.
-DEVICE_CLASSES = ("device_down", "device_health", "printer_fault", "printer_supply_low")
+# Classes a per-device threshold rule may raise; the others come from the detectors (printer
+# supplies from the printer's own evidence: the ``printer`` section).
+DEVICE_CLASSES = ("device_down", "device_health", "printer_fault")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,7 +82,7 @@ class ThresholdRule(_Model):
     """A per-device condition on one sample family, e.g. ``disk_used_percent > 90``."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    problem_class: Literal["device_down", "device_health", "printer_fault", "printer_supply_low"]
+    problem_class: Literal["device_down", "device_health", "printer_fault"]
     metric: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$")
     # Only samples whose labels take one of these values count, e.g. condition: [jammed].
     labels: dict[str, list[str]] = Field(default_factory=dict)
@@ -74,12 +90,6 @@ class ThresholdRule(_Model):
     threshold: float
     for_: Duration = Field(default=timedelta(0), alias="for")
     device_kinds: list[DeviceKind] = Field(default_factory=list)
-    # printer_supply_low: also fire when the fitted trend reaches zero within this many days.
-    forecast_days: float | None = Field(default=None, gt=0)
-    # Least history (points, span) before a trend is trusted: a day at least, or the peak hours'
-    # pace would be taken for the daily one.
-    forecast_min_points: int = Field(default=4, ge=2)
-    forecast_min_span: Duration = Field(default=timedelta(days=1))
     # The metric is a counter (``..._total``): compare its increase per second between
     # consecutive reports, not its value (interface errors per second).
     rate: bool = False
@@ -111,6 +121,33 @@ class SilenceRules(_Model):
     heartbeat_factor: float = Field(default=1.5, ge=1.0)
 
 
+class UpstreamRules(_Model):
+    """When many communes go silent at once, it is the collector's uplink or the provincial
+    backbone: one ``upstream_outage`` for the province's network owner, not one per commune."""
+
+    # This share of the communes expected to report, or this many, silent together...
+    share: float = Field(default=0.3, gt=0, le=1)
+    min_communes: int = Field(default=20, ge=2)
+    # ...but never fewer than this: two cut links in a small province are two site outages.
+    floor: int = Field(default=3, ge=2)
+    # A commune counts as going silent once no agent it should have has reported for this many
+    # heartbeats (before the silence limit: the communes of one failure cross it one by one).
+    quiet_factor: float = Field(default=1.0, gt=0)
+
+
+class GuardRules(_Model):
+    """When the collector itself is behind: silence is not judged (the sites are not at fault)."""
+
+    # After the collector starts (agents resend what they spooled while it was away); never
+    # shorter than the silence limit.
+    startup: Duration = Field(default=timedelta(minutes=2))
+    # While the oldest report not yet processed has waited longer than this (goodbyes and
+    # replays are in the journal but not yet known).
+    processing_lag: Duration = Field(default=timedelta(minutes=2))
+    # While this process's ingest has had batches waiting this long for their commit.
+    ingest_stall: Duration = Field(default=timedelta(minutes=1))
+
+
 class SiteRules(_Model):
     """Site outage and flapping: the WAN interface name and what makes a flapping link."""
 
@@ -121,6 +158,9 @@ class SiteRules(_Model):
     # The site's line is degraded when its ping (site agent to gateway/WAN) loses this share of
     # echoes, or its round trip exceeds max(min, factor x the commune's own running baseline).
     ping_loss_ratio: float = Field(default=0.2, gt=0, le=1)
+    # The site agent's ping targets (agent/checks/ping) across the commune's line; a ping of
+    # the LAN gateway says nothing about the line.
+    line_ping_targets: tuple[str, ...] = ("wan", "tslcd", "internet", "isp")
     ping_rtt_factor: float = Field(default=3.0, gt=1)
     ping_rtt_min_seconds: float = Field(default=0.1, gt=0)
 
@@ -148,19 +188,88 @@ class SoftwareRules(_Model):
 
 
 class TicketRules(_Model):
-    """Ticket lifecycle timings."""
+    """Ticket lifecycle timings, and the notification throttle of a flapping ticket."""
 
     hold_down: Duration = Field(default=timedelta(minutes=5))
     reopen_window: Duration = Field(default=timedelta(hours=2))
+    # An automatic resolution is told this long after it, and not at all if the root cause
+    # returns meanwhile: a flapping link is one problem, not a series of tickets' lives.
+    resolve_notice_delay: Duration = Field(default=timedelta(minutes=5))
+    # At most this many messages per ticket within flap_window (SLA breaches excepted); the
+    # changes beyond wait for one digest at the end of the window.
+    flap_messages: int = Field(default=3, ge=1)
+    flap_window: Duration = Field(default=timedelta(hours=1))
+
+
+class PrinterRules(_Model):
+    """What makes a printer supply worth a ticket."""
+
+    # A measured level under this percent is low (the printer's own percentage).
+    low_percent: float = Field(default=10.0, gt=0, lt=100)
+    # The fitted trend since the last refill reaching empty within this many days is low too.
+    forecast_days: float = Field(default=3.0, gt=0)
+    forecast_min_points: int = Field(default=4, ge=2)
+    forecast_min_span: Duration = Field(default=timedelta(days=1))
+    # Level history kept per supply: at most one point per spacing, up to this long.
+    history_spacing: Duration = Field(default=timedelta(hours=1))
+    history_span: Duration = Field(default=timedelta(days=30))
+
+
+def _positive(value: timedelta, field: str) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(f"{field} must be longer than 0 (got {value})")
+    return value
+
+
+class SigningRules(_Model):
+    """When the signing chain (issue 23) is worth a ticket: the certificates on the USB tokens,
+    the tokens themselves, the signing bridges, and the central systems' TLS certificates."""
+
+    # A token's certificate expiring within this many days: renewal takes days (a request to
+    # the CA, a new certificate written to the token), so the commune must start early.
+    cert_days: float = Field(default=30.0, gt=0, le=365)
+    # A central system's TLS certificate expiring within this many days: its vendor renews it.
+    tls_cert_days: float = Field(default=14.0, gt=0, le=365)
+    # No token on a signing PC for this much *opening* time (clerks take their tokens home).
+    token_absent_for: Duration = Field(default=timedelta(hours=1))
+    # A PC is a signing PC while a token was seen on it within this long.
+    token_memory: Duration = Field(default=timedelta(days=30))
+    # A bridge that answered ready on this PC before, not ready for this long.
+    plugin_down_for: Duration = Field(default=timedelta(minutes=5))
+    # A bridge counts as used on a PC while it answered ready there within this long (the
+    # default check asks both bridges; a PC uses one of them).
+    plugin_memory: Duration = Field(default=timedelta(days=30))
+
+    @field_validator("token_absent_for", "token_memory", "plugin_down_for", "plugin_memory")
+    @classmethod
+    def _durations(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        return _positive(value, str(info.field_name))
+
+    @model_validator(mode="after")
+    def _memory_outlasts_wait(self) -> SigningRules:
+        for wait, memory in (
+            ("token_absent_for", "token_memory"),
+            ("plugin_down_for", "plugin_memory"),
+        ):
+            if getattr(self, wait) >= getattr(self, memory):
+                raise ValueError(
+                    f"{wait} ({getattr(self, wait)}) must be shorter than {memory} "
+                    f"({getattr(self, memory)}), or nothing would ever be raised"
+                )
+        return self
 
 
 class Rules(_Model):
     """Every alerting rule of a province."""
 
     silence: SilenceRules = SilenceRules()
+    upstream: UpstreamRules = UpstreamRules()
+    guards: GuardRules = GuardRules()
     site: SiteRules = SiteRules()
     software: SoftwareRules = SoftwareRules()
     tickets: TicketRules = TicketRules()
+    printer: PrinterRules = PrinterRules()
+    signing: SigningRules = SigningRules()
     rules: tuple[ThresholdRule, ...] = ()
 
     def by_metric(self) -> dict[str, list[ThresholdRule]]:
@@ -173,9 +282,13 @@ class Rules(_Model):
 
 _SECTIONS: dict[str, type[_Model]] = {
     "silence": SilenceRules,
+    "upstream": UpstreamRules,
+    "guards": GuardRules,
     "site": SiteRules,
     "software": SoftwareRules,
     "tickets": TicketRules,
+    "printer": PrinterRules,
+    "signing": SigningRules,
 }
 
 
@@ -236,6 +349,11 @@ def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
     for number, raw in enumerate(raw_rules):
         label = raw.get("name") if isinstance(raw, dict) else None
         where = f"{source} rule {number}{f' ({label})' if label else ''}"
+        if isinstance(raw, dict) and raw.get("problem_class") == "printer_supply_low":
+            raise RulesError(
+                f"{where}, field 'problem_class': printer supplies are judged from the printer's "
+                "own evidence (section 'printer': low_percent, forecast_days ...), not by a rule"
+            )
         try:
             rule = ThresholdRule.model_validate(raw)
         except ValidationError as exc:
@@ -243,17 +361,11 @@ def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
             raise RulesError(f"{where}, field '{field}': {msg} (got {value!r})") from None
         if rule.name in seen:
             raise RulesError(f"{where}, field 'name': {rule.name!r} is used by an earlier rule")
-        if rule.forecast_days is not None and rule.problem_class != "printer_supply_low":
-            raise RulesError(
-                f"{where}, field 'forecast_days': only printer_supply_low rules forecast"
-            )
         if rule.rate and not rule.metric.endswith("_total"):
             raise RulesError(
                 f"{where}, field 'rate': {rule.metric!r} is not a counter; only counters "
                 "(metric names ending in _total, e.g. if_in_errors_total) have a rate"
             )
-        if rule.rate and rule.forecast_days is not None:
-            raise RulesError(f"{where}, field 'rate': a rate rule cannot forecast")
         seen.add(rule.name)
         rules.append(rule)
     return Rules(**sections, rules=tuple(rules))

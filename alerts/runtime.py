@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy import Engine
 
-from agent.checks.base import Clock
+from agent.clock import Clock
+from alerts.calendar import load_calendar
 from alerts.engine import AlertEngine
+from alerts.guards import CollectorProbes
+from alerts.link_tokens import ActionLinks, load_link_secret
 from alerts.notify import (
     AppriseNotifier,
     Dispatcher,
@@ -113,13 +116,16 @@ def build_alerting(
     rules_file: Path | None = None,
     routing_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    probes: CollectorProbes | None = None,
 ) -> Alerting:
     """Alerting from settings (rules, routing and systems files, SMTP relay); loads and
     validates the files. ``environ`` (default: the process environment) gives the values of
-    the ``${VARIABLES}`` that channel addresses name."""
-    rules = load_rules(rules_file or settings.alerts_rules_file)
-    routing = load_routing(routing_file or settings.alerts_routing_file)
-    systems = load_systems(settings.alerts_systems_file)
+    the ``${VARIABLES}`` that channel addresses name; ``probes`` tell how far behind the
+    collector is (its guards)."""
+    rules = load_rules(rules_file or settings.alerts.rules_file)
+    routing = load_routing(routing_file or settings.alerts.routing_file)
+    systems = load_systems(settings.alerts.systems_file)
+    calendar = load_calendar(settings.alerts.calendar_file)
     routing.check_systems(systems.ids, systems.source)
     # The routing file names its own variables, so they cannot be Settings fields: this is
     # the one place that hands the process environment to the alerting package.
@@ -135,27 +141,40 @@ def build_alerting(
         heartbeat_seconds=settings.heartbeat_seconds,
         public_url=settings.public_url,
         systems=systems,
+        calendar=calendar,
+        probes=probes,
     )
     client = httpx.Client(timeout=10.0)
     notifiers: dict[str, Notifier] = {
         "webhook": WebhookNotifier(client),
         "apprise": AppriseNotifier(),
     }
-    if settings.smtp_host:
+    if settings.smtp.host:
         notifiers["email"] = SmtpNotifier(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_sender,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_username,
+            settings.smtp.host,
+            settings.smtp.port,
+            settings.smtp.sender,
+            starttls=settings.smtp.starttls,
+            username=settings.smtp.username,
             password=(
-                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+                settings.smtp.password.get_secret_value() if settings.smtp.password else None
             ),
         )
     return Alerting(
         engine=alert_engine,
-        dispatcher=Dispatcher(engine, clock, notifiers, routing=routing, environ=env),
-        sweep_seconds=settings.alerts_sweep_seconds,
-        notify_seconds=settings.alerts_notify_seconds,
+        dispatcher=Dispatcher(
+            engine,
+            clock,
+            notifiers,
+            routing=routing,
+            environ=env,
+            # Signed answer links in every message (issue 22), with the collector's link key.
+            links=ActionLinks(
+                load_link_secret(settings.alerts.link_secret, settings.data_dir),
+                settings.public_url,
+            ),
+        ),
+        sweep_seconds=settings.alerts.sweep_seconds,
+        notify_seconds=settings.alerts.notify_seconds,
         _client=client,
     )

@@ -1,4 +1,5 @@
-"""Tables of alerting (on the collector's metadata): incidents, member alerts, tickets, outbox.
+"""Tables of alerting (on the collector's metadata): incidents, member alerts, tickets, outbox,
+people's reports and used answer links.
 
 An *incident* is one root cause (a commune's link, the procedure system, one PC's disk), keyed by
 ``key`` (e.g. ``site_outage:25117``). Its times are agent measured-at times, so replayed reports
@@ -46,6 +47,11 @@ incidents = Table(
     Column("recurrences", Integer, nullable=False, default=0),
     # JSON: the last measurements that prove it, and for software_outage the affected communes.
     Column("evidence", Text, nullable=False, default="{}"),
+    # The maintenance window or silence it was raised in: recorded, but no ticket while covered.
+    Column("window_id", BigId),
+    # A problem people reported (alerts/categories.yaml id, issue 22); None for what the
+    # detectors found. Its reports are ``ticket_reports``.
+    Column("category", String(40)),
 )
 Index("ix_alert_incidents_key", incidents.c.key, incidents.c.active)
 Index("ix_alert_incidents_commune", incidents.c.commune_code, incidents.c.active)
@@ -98,6 +104,10 @@ tickets = Table(
     Column("resolve_by", UtcDateTime, nullable=False),
     Column("response_breached", Boolean, nullable=False, default=False),
     Column("resolution_breached", Boolean, nullable=False, default=False),
+    # While a window covers the ticket, its SLA clock stops: the deadlines move on by the pause.
+    Column("sla_paused_since", UtcDateTime),
+    # Flapping: since when the owner gets one notice and then a digest instead of each change.
+    Column("throttled_since", UtcDateTime),
     Column("title_vi", Text, nullable=False),
     Column("title_en", Text, nullable=False),
     Column("body_vi", Text, nullable=False),
@@ -146,3 +156,67 @@ outbox = Table(
     ),
 )
 Index("ix_notification_outbox_due", outbox.c.sent_at, outbox.c.next_attempt_at)
+
+# Maintenance windows and silences (Zabbix maintenance periods, Alertmanager silences and mute
+# time intervals): while one covers a problem, incidents are recorded as in maintenance, no
+# ticket is raised and SLA clocks stop. One-off (starts_at..ends_at) or weekly (days and local
+# start time, for ``duration_minutes``, from starts_at until ends_at).
+windows = Table(
+    "alert_windows",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # maintenance, silence
+    Column("reason", Text, nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    # weekly: ISO weekdays ("6,7") and the local start "HH:MM" of each occurrence.
+    Column("recurrence", String(10), nullable=False, default="once"),
+    Column("weekdays", String(20), nullable=False, default=""),
+    Column("local_start", String(5), nullable=False, default=""),
+    Column("duration_minutes", Integer, nullable=False, default=0),
+    # JSON lists: systems, communes, devices, problem_classes; an empty list matches all.
+    Column("scope", Text, nullable=False, default="{}"),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(100)),
+)
+Index("ix_alert_windows_ends_at", windows.c.ends_at)
+
+# What people reported (console, API, CLI; issue 22): each report, whether it opened its own
+# ticket's incident or joined an incident whose ticket was already open ("đã có phiếu #18").
+# Keyed by incident, which exists before its ticket is opened.
+reports = Table(
+    "ticket_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("alert_incidents.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    # Who entered it: a console user, "admin" (the API token) or cli:<user>; and from where.
+    Column("actor", String(100), nullable=False),
+    Column("source", String(10), nullable=False),  # console, api, cli
+    Column("category", String(40), nullable=False),
+    Column("commune_code", String(5), nullable=False),
+    Column("device_id", String(128)),
+    Column("counter", String(40)),
+    Column("description", Text, nullable=False),
+    # The software's own error message, for the categories that ask for it.
+    Column("message", Text, nullable=False, default=""),
+    Column("reporter_name", String(200), nullable=False),
+    Column("reporter_phone", String(20), nullable=False),
+    # True: the report joined a ticket that was already open instead of opening one.
+    Column("attached", Boolean, nullable=False, default=False),
+)
+
+# Signed links in notifications (alerts/action_links.py) are single-use: the id of each link
+# used, written in the transaction of the change it made. A link lives 72 hours, so rows twice
+# that old are pruned as new ones are written.
+used_links = Table(
+    "action_links_used",
+    metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("ticket_id", BigId, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("recipient", String(110), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False, index=True),
+)

@@ -1,22 +1,34 @@
 """Ticket operations for people: list and filter, acknowledge, comment, resolve, reopen.
 
+State changes are :mod:`alerts.lifecycle`'s; this module checks what a person may do, and
+records each change in the audit log (``collector.audit``) in the change's own transaction,
+whichever entry point made it (API, CLI, console).
+
 A ``scope`` (an owner id) restricts every call to that owner's tickets: a vendor's token gets
 its contract's tickets only, and a ticket outside the scope is reported as not found, so a vendor
-never learns that it exists.
+never learns that it exists. ``communes`` does the same for commune staff (their communes'
+tickets only).
+
+A ticket people reported (issue 22) shows its reports; every ticket shows its first checks
+(``alerts.runbooks``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 
+from alerts import incidents as incident_rows
 from alerts.desk import Desk
 from alerts.errors import TicketNotFound, TicketTransition
-from alerts.schema import incidents, ticket_history, tickets
+from alerts.runbooks import bundled_runbooks
+from alerts.schema import incidents, reports, ticket_history, tickets
+from collector import audit
 
 STATES = ("open", "acknowledged", "resolved")
 
@@ -34,6 +46,8 @@ class TicketFilter:
     limit: int = 100
     offset: int = 0
     system: str | None = None
+    # Only these communes' tickets (commune staff); None: any.
+    communes: frozenset[str] | None = None
 
 
 class NotedTransition(Protocol):
@@ -49,6 +63,7 @@ class NotedTransition(Protocol):
         now: datetime,
         *,
         scope: str | None,
+        communes: Collection[str] | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -79,13 +94,19 @@ def _view(row: Any) -> dict[str, Any]:
         "body_vi": row.body_vi,
         "body_en": row.body_en,
         "evidence": {k: v for k, v in json.loads(row.evidence).items() if not k.startswith("_")},
+        # The report category of a ticket people reported (categories.yaml), else None.
+        "category": row.category,
     }
 
 
 def _base() -> Any:
-    return select(tickets, incidents.c.started_at, incidents.c.ended_at, incidents.c.evidence).join(
-        incidents, incidents.c.id == tickets.c.incident_id
-    )
+    return select(
+        tickets,
+        incidents.c.started_at,
+        incidents.c.ended_at,
+        incidents.c.evidence,
+        incidents.c.category,
+    ).join(incidents, incidents.c.id == tickets.c.incident_id)
 
 
 def list_tickets(
@@ -105,12 +126,19 @@ def list_tickets(
         query = query.where(tickets.c.owner == where.owner)
     if where.system is not None:
         query = query.where(tickets.c.system == where.system)
+    if where.communes is not None:
+        query = query.where(tickets.c.commune_code.in_(sorted(where.communes)))
     query = query.order_by(tickets.c.id.desc()).limit(where.limit).offset(where.offset)
     with engine.connect() as conn:
         return [_view(row) for row in conn.execute(query)]
 
 
-def _one(conn: Connection, ticket_id: int, scope: str | None) -> Any:
+def _one(
+    conn: Connection,
+    ticket_id: int,
+    scope: str | None,
+    communes: Collection[str] | None = None,
+) -> Any:
     # Ids are BIGINT: a number outside that range would overflow the driver, yet it is simply
     # a ticket that does not exist (whatever page, API call or CLI asked for it).
     if not 1 <= ticket_id <= MAX_TICKET_ID:
@@ -118,16 +146,25 @@ def _one(conn: Connection, ticket_id: int, scope: str | None) -> Any:
     query = _base().where(tickets.c.id == ticket_id)
     if scope is not None:
         query = query.where(tickets.c.owner == scope)
+    if communes is not None:
+        query = query.where(tickets.c.commune_code.in_(sorted(communes)))
     row = conn.execute(query).first()
     if row is None:
         raise TicketNotFound(f"ticket {ticket_id} does not exist")
     return row
 
 
-def get_ticket(engine: Engine, ticket_id: int, *, scope: str | None = None) -> dict[str, Any]:
-    """One ticket with its history."""
+def get_ticket(
+    engine: Engine,
+    ticket_id: int,
+    *,
+    scope: str | None = None,
+    communes: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """One ticket with its history, its reports and its first checks."""
     with engine.connect() as conn:
-        view = _view(_one(conn, ticket_id, scope))
+        row = _one(conn, ticket_id, scope, communes)
+        view = _view(row)
         view["history"] = [
             {"at": h.at, "actor": h.actor, "action": h.action, "note": h.note}
             for h in conn.execute(
@@ -136,26 +173,88 @@ def get_ticket(engine: Engine, ticket_id: int, *, scope: str | None = None) -> d
                 .order_by(ticket_history.c.id)
             )
         ]
+        view["reports"] = [
+            {
+                "at": r.at,
+                "actor": r.actor,
+                "source": r.source,
+                "category": r.category,
+                "device_id": r.device_id,
+                "counter": r.counter,
+                "description": r.description,
+                "message": r.message,
+                "reporter_name": r.reporter_name,
+                "reporter_phone": r.reporter_phone,
+                "attached": bool(r.attached),
+            }
+            for r in conn.execute(
+                select(reports)
+                .where(reports.c.incident_id == row.incident_id)
+                .order_by(reports.c.id)
+            )
+        ]
+    runbook = bundled_runbooks().for_ticket(view["problem_class"], view["category"])
+    view["runbook"] = runbook.model_dump(mode="json") if runbook is not None else None
     return view
 
 
+def acknowledge_on(
+    conn: Connection,
+    desk: Desk,
+    ticket_id: int,
+    actor: str,
+    now: datetime,
+    *,
+    scope: str | None = None,
+    communes: Collection[str] | None = None,
+    how: str = "",
+) -> None:
+    """Acknowledge inside the caller's transaction (the answer links use it with their own
+    bookkeeping); ``how`` goes into the audit line."""
+    row = _one(conn, ticket_id, scope, communes)
+    if row.state != "open":
+        raise TicketTransition(
+            f"ticket {ticket_id} is {row.state}; only an open ticket is acknowledged"
+        )
+    desk.lifecycle.acknowledge(conn, row, actor, now)
+    audit.record(conn, now, actor, "ticket_ack", f"ticket:{ticket_id}", how)
+
+
+def resolve_on(
+    conn: Connection,
+    desk: Desk,
+    ticket_id: int,
+    actor: str,
+    note: str,
+    now: datetime,
+    *,
+    scope: str | None = None,
+    communes: Collection[str] | None = None,
+    how: str = "",
+) -> None:
+    """Resolve inside the caller's transaction; ``how`` goes into the audit line."""
+    row = _one(conn, ticket_id, scope, communes)
+    if row.state == "resolved":
+        raise TicketTransition(f"ticket {ticket_id} is already resolved")
+    desk.lifecycle.resolve(conn, row, actor, note, now)
+    detail = f"{how}: {note}" if how else note
+    audit.record(conn, now, actor, "ticket_resolve", f"ticket:{ticket_id}", detail[:500])
+
+
 def acknowledge(
-    engine: Engine, desk: Desk, ticket_id: int, actor: str, now: datetime, *, scope: str | None
+    engine: Engine,
+    desk: Desk,
+    ticket_id: int,
+    actor: str,
+    now: datetime,
+    *,
+    scope: str | None,
+    communes: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The owner has seen it (stops the response SLA clock)."""
     with engine.begin() as conn:
-        row = _one(conn, ticket_id, scope)
-        if row.state != "open":
-            raise TicketTransition(
-                f"ticket {ticket_id} is {row.state}; only an open ticket is acknowledged"
-            )
-        conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket_id)
-            .values(state="acknowledged", acknowledged_at=now)
-        )
-        desk.record(conn, ticket_id, now, actor, "acknowledged")
-    return get_ticket(engine, ticket_id, scope=scope)
+        acknowledge_on(conn, desk, ticket_id, actor, now, scope=scope, communes=communes)
+    return get_ticket(engine, ticket_id, scope=scope, communes=communes)
 
 
 def comment(
@@ -167,12 +266,14 @@ def comment(
     now: datetime,
     *,
     scope: str | None,
+    communes: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """A note in the ticket's history (no notification)."""
     with engine.begin() as conn:
-        _one(conn, ticket_id, scope)
-        desk.record(conn, ticket_id, now, actor, "commented", text, notify=False)
-    return get_ticket(engine, ticket_id, scope=scope)
+        row = _one(conn, ticket_id, scope, communes)
+        desk.lifecycle.comment(conn, row, actor, text, now)
+        audit.record(conn, now, actor, "ticket_comment", f"ticket:{ticket_id}", text[:500])
+    return get_ticket(engine, ticket_id, scope=scope, communes=communes)
 
 
 def resolve(
@@ -184,25 +285,12 @@ def resolve(
     now: datetime,
     *,
     scope: str | None,
+    communes: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Resolved by a person; if the root cause persists the rules reopen it."""
     with engine.begin() as conn:
-        row = _one(conn, ticket_id, scope)
-        if row.state == "resolved":
-            raise TicketTransition(f"ticket {ticket_id} is already resolved")
-        conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket_id)
-            .values(state="resolved", resolved_at=now, resolved_by=actor)
-        )
-        # The incident ends with it: a condition still true raises it again, as a reopen.
-        conn.execute(
-            update(incidents)
-            .where(incidents.c.id == row.incident_id, incidents.c.active.is_(True))
-            .values(active=False, ended_at=now, updated_at=now)
-        )
-        desk.record(conn, ticket_id, now, actor, "resolved", note)
-    return get_ticket(engine, ticket_id, scope=scope)
+        resolve_on(conn, desk, ticket_id, actor, note, now, scope=scope, communes=communes)
+    return get_ticket(engine, ticket_id, scope=scope, communes=communes)
 
 
 def reopen(
@@ -214,32 +302,24 @@ def reopen(
     now: datetime,
     *,
     scope: str | None,
+    communes: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """A person says it is not fixed: the same ticket opens again with fresh SLA deadlines."""
     with engine.begin() as conn:
-        row = _one(conn, ticket_id, scope)
+        row = _one(conn, ticket_id, scope, communes)
         if row.state != "resolved":
             raise TicketTransition(
                 f"ticket {ticket_id} is {row.state}; only a resolved ticket reopens"
             )
-        owner = (
-            desk.routing.owners.get(row.owner) or desk.routing.owners[desk.routing.default_owner]
-        )
-        conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket_id)
-            .values(
-                state="open",
-                resolved_at=None,
-                resolved_by=None,
-                acknowledged_at=None,
-                reopen_count=tickets.c.reopen_count + 1,
-                respond_by=now + owner.sla.respond,
-                resolve_by=now + owner.sla.resolve,
+        if row.category is not None:
+            # A reported problem has no detector to raise it again: its incident is live once
+            # more, or the hold-down would resolve the reopened ticket at the next sweep.
+            incident_rows.update_values(
+                conn, row.incident_id, active=True, ended_at=None, updated_at=now
             )
-        )
-        desk.record(conn, ticket_id, now, actor, "reopened", note)
-    return get_ticket(engine, ticket_id, scope=scope)
+        desk.lifecycle.reopen(conn, row, actor, note, now)
+        audit.record(conn, now, actor, "ticket_reopen", f"ticket:{ticket_id}", note[:500])
+    return get_ticket(engine, ticket_id, scope=scope, communes=communes)
 
 
 def counts(engine: Engine) -> dict[str, int]:

@@ -58,10 +58,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.identity import enrol  # noqa: E402
-from collector import communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
+from collector import communes  # noqa: E402
+from collector.communes import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
 from collector.settings import load_settings  # noqa: E402
+from province import migrate  # noqa: E402
 from tests.agent.support import CollectorProcess, enrol_token, journal_rows  # noqa: E402
 from tests.services import free_port  # noqa: E402
 

@@ -44,14 +44,15 @@ from alerts.engine import AlertEngine  # noqa: E402
 from alerts.notify import Dispatcher, SmtpNotifier  # noqa: E402
 from alerts.routing import load_routing  # noqa: E402
 from alerts.rules import load_rules  # noqa: E402
-from collector import agents, communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
+from collector import agents, communes  # noqa: E402
+from collector.communes import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
 from collector.ingest import store_batch  # noqa: E402
 from collector.metrics import IngestMetrics  # noqa: E402
 from collector.processor import Processor  # noqa: E402
 from collector.settings import load_settings  # noqa: E402
-from collector.sim import Behaviour, FaultView, generate_fleet  # noqa: E402
+from province import migrate  # noqa: E402
+from sim import Behaviour, FaultView, generate_fleet  # noqa: E402
 from tests.alerts.receivers import SmtpServer  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
 from tests.services import free_port  # noqa: E402
@@ -143,8 +144,8 @@ def our_latency(runs: int) -> list[float]:
     """Outage-to-e-mail latency (simulated seconds) with the collector's default timers."""
     settings = load_settings()
     heartbeat = settings.heartbeat_seconds
-    sweep_every = settings.alerts_sweep_seconds
-    notify_every = settings.alerts_notify_seconds
+    sweep_every = settings.alerts.sweep_seconds
+    notify_every = settings.alerts.notify_seconds
     smtp = SmtpServer(free_port())
     smtp.start()
     out: list[float] = []

@@ -54,17 +54,18 @@ from sqlalchemy import Engine, func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.checks.base import SystemClock  # noqa: E402
+from agent.clock import SystemClock  # noqa: E402
 from agent.wire import SCHEMA_VERSION  # noqa: E402
 from benchmarks.ingest import WRK_SCRIPT, run_wrk, stop, tree_cpu_seconds, wait_http  # noqa: E402
 from benchmarks.machine import CALIBRATION_ITERATIONS, load_average, python_loop_seconds  # noqa: E402
-from collector import communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
+from collector import communes  # noqa: E402
+from collector.communes import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
 from collector.schema import cursors, device_state, journal  # noqa: E402
 from collector.settings import load_settings  # noqa: E402
-from collector.sim import Driver, FaultView, Fleet, generate_fleet  # noqa: E402
-from collector.sim.driver import BACKFILL_CONCURRENCY  # noqa: E402
+from province import migrate  # noqa: E402
+from sim import Driver, FaultView, Fleet, generate_fleet  # noqa: E402
+from sim.driver import BACKFILL_CONCURRENCY  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
 TARGET_LIVE_CORE_SHARE = 0.5  # 5,000 devices at 60 s with under half a core
@@ -184,7 +185,7 @@ def start_collector(workdir: Path, province: str, layout: str, synchronous: str)
     engine.dispose()
     serve_args, separate = LAYOUTS[layout]
     port = free_port()
-    base = [sys.executable, "-m", "collector", "--data-dir", str(workdir), "--log-level", "ERROR"]
+    base = [sys.executable, "-m", "province", "--data-dir", str(workdir), "--log-level", "ERROR"]
     env = {**os.environ, "COMMUNE_MONITOR_SQLITE_SYNCHRONOUS": synchronous}
     serve = [*base, "serve", "--port", str(port), "--no-migrate", *serve_args]
     ingest = subprocess.Popen(serve, env=env)

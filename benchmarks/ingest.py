@@ -35,10 +35,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector import agents, communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
+from collector import agents, communes  # noqa: E402
+from collector.communes import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
 from collector.settings import load_settings  # noqa: E402
+from province import migrate  # noqa: E402
 from tests.collector.builders import pc_device, snmp_device  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
@@ -379,7 +380,7 @@ def time_metrics(devices: int, workdir: Path) -> float:
 
     from agent.wire import ReportBatch
     from collector.ingest import store_batch
-    from collector.service import build_service
+    from province.service import build_service
 
     settings = load_settings(data_dir=workdir / "metrics")
     engine = make_engine(settings)
@@ -426,7 +427,7 @@ def collector_command(workdir: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "collector",
+        "province",
         "--data-dir",
         str(workdir),
         "--log-level",

@@ -2,8 +2,8 @@
 
     python benchmarks/snmp_poll.py [--targets 200] [--rounds 2] [--concurrency 8]
 
-snmpsim serves the 16 shared recordings (../shared/snmp) on 127.0.0.1; the targets repeat them
-up to ``--targets``. Our poller (the ``snmp`` check with pysnmp) and Debian's
+snmpsim serves the corpus of real-device recordings (tests/data/snmp) on 127.0.0.1; the targets
+repeat them up to ``--targets``. Our poller (the ``snmp`` check with pysnmp) and Debian's
 prometheus-snmp-exporter (modules ``if_mib`` and ``printer`` written here, since Debian ships no
 snmp.yml) each poll every target ``--rounds`` times after one warm-up round. Printed: targets/s,
 per-target p50/p99, values read, and each poller's own CPU seconds per 1,000 values (ours: this
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -36,18 +37,19 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.checks.snmp import SnmpCheck, SnmpCheckConfig  # noqa: E402
-from agent.snmp.client import PysnmpClient  # noqa: E402
-from agent.snmp.config import SnmpTargetConfig  # noqa: E402
-from agent.snmp.errors import SnmpError  # noqa: E402
+from agent.checks.snmp.check import SnmpCheck, SnmpCheckConfig  # noqa: E402
+from agent.checks.snmp.client import PysnmpClient  # noqa: E402
+from agent.checks.snmp.config import SnmpTargetConfig  # noqa: E402
+from agent.checks.snmp.errors import SnmpError  # noqa: E402
 from agent.wire import DeviceReport  # noqa: E402
-from tests.services import SHARED, free_port, free_udp_port  # noqa: E402
+from tests.agent.checks.snmp.support import RECORDINGS_DIR as RECORDINGS  # noqa: E402
+from tests.services import free_port, free_udp_port  # noqa: E402
 
-RECORDINGS = SHARED / "snmp"
 PRINTERS = {
-    "brother", "canonprinter_lbp", "epson", "jetdirect_m130nw", "jetdirect_m252dw",
-    "konica_c250i", "ricoh_mpc3002", "samsungprinter_m4080fx", "xerox",
-}  # fmt: skip
+    path.name.removesuffix(".expected.json")
+    for path in RECORDINGS.glob("*.expected.json")
+    if json.loads(path.read_text(encoding="utf-8"))["kind"] == "printer"
+}
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEADLINE_SECONDS = 900  # the whole benchmark gives up after this
@@ -122,11 +124,21 @@ def value(report: DeviceReport, name: str) -> float:
     return next(s.value for s in report.samples if s.name == name and not s.labels)
 
 
+def device_id(name: str) -> str:
+    """``name`` as a device id ('+' is not allowed in ids)."""
+    return re.sub(r"[^A-Za-z0-9._:@/-]", "_", name)
+
+
 def run_ours(targets: list[tuple[str, str]], port: int, rounds: int, concurrency: int) -> Run:
     """Warm up once, then measure ``rounds`` polls of every target."""
     config = SnmpCheckConfig(
         targets=[
-            {"address": "127.0.0.1", "port": port, "community": community, "device_id": name}
+            {
+                "address": "127.0.0.1",
+                "port": port,
+                "community": community,
+                "device_id": device_id(name),
+            }
             for name, community in targets
         ],
         max_concurrency=concurrency,
@@ -156,7 +168,12 @@ def commune_wall(targets: list[tuple[str, str]], port: int) -> list[float]:
     """Seconds of three polls of 40 devices (a large commune), after a warm-up poll."""
     config = SnmpCheckConfig(
         targets=[
-            {"address": "127.0.0.1", "port": port, "community": community, "device_id": name}
+            {
+                "address": "127.0.0.1",
+                "port": port,
+                "community": community,
+                "device_id": device_id(name),
+            }
             for name, community in targets[:40]
         ],
         max_concurrency=16,
@@ -446,7 +463,7 @@ def print_results(ours: Run, theirs: Run, commune: list[float], count: int) -> N
     print(f"CPU per target poll: ours {ours.cpu / ours.polls * 1000:.1f} ms, "
           f"snmp_exporter {theirs.cpu / theirs.polls * 1000:.1f} ms")  # fmt: skip
     print(
-        "one poll of a 40-device commune (16 recordings cycled, 3 of them the 146-port switch): "
+        "one poll of a 40-device commune (the first 40 recordings of the corpus): "
         f"median {sorted(commune)[1]:.2f} s, max {max(commune):.2f} s (target ≤ 5 s)"
     )
     print(f"({count} targets; wall figures are bound by snmpsim, one Python process)")

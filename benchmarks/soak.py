@@ -107,7 +107,7 @@ def watch():
 if frames:
     tracemalloc.start(frames)
 threading.Thread(target=watch, name="soak-probe", daemon=True).start()
-from collector.cli import main
+from province.cli import main
 main()
 """
 

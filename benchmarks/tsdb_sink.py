@@ -31,12 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from collector import communes, migrate  # noqa: E402
-from collector.cli import BUNDLED_UNITS  # noqa: E402
+from collector import communes  # noqa: E402
+from collector.communes import BUNDLED_UNITS  # noqa: E402
 from collector.db import make_engine  # noqa: E402
-from collector.influx_sink import Backlog, InfluxSink, InfluxWriter, format_report  # noqa: E402
+from collector.influx_sink import InfluxSink, InfluxWriter  # noqa: E402
+from collector.line_protocol import format_report  # noqa: E402
 from collector.processor import StoredReport  # noqa: E402
 from collector.settings import load_settings  # noqa: E402
+from collector.sink_backlog import Backlog  # noqa: E402
+from province import migrate  # noqa: E402
 from tests.dashboards.province import commune_reports  # noqa: E402
 from tests.tsdb import VictoriaMetrics  # noqa: E402
 

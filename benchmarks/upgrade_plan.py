@@ -1,8 +1,9 @@
-"""Benchmark: a budget plan for 5,000 assets with a year of synthetic rollups (target ≤ 2 s).
+"""Benchmark: a budget plan for 5,000 assets with a year of synthetic rollups (target ≤ 2 s), then
+the plan, the ranking and /metrics on a store with a month of live history (issue 22).
 
-Builds a province register (Thanh Hóa, 166 communes, from shared/data/vn_units_2025.csv) with
-the fleet model of DOMAIN.md §5, keeps the first 5,000 assets, generates a year of rollups per
-asset, then times:
+Builds a province register (Thanh Hóa, 166 communes, from the bundled list of units in
+collector/data) with the fleet model of DOMAIN.md §5, keeps the first 5,000 assets, generates a
+year of rollups per asset, then times:
 
 * scoring: wear schedules and priority scores of every asset;
 * the exact plan (coverage rules, then priority; MILP by HiGHS with a proven zero gap);
@@ -11,9 +12,18 @@ asset, then times:
 It prints both objectives (total priority of the replacements), their ratio and the time ratio.
 Then, end to end through the state store (a temporary SQLite file): the XLSX import of those
 assets and ``inventory.reports.budget_plan`` (read the register and device state, score, plan),
-which is what ``GET /api/v1/inventory/plan`` and ``commune-monitor inventory plan`` run.
+which is what ``GET /api/v1/inventory/plan`` and ``commune-monitor inventory plan`` run, on a
+store with a register only.
+
+Last, the live store (benchmarks/upgrade_plan_live.py): a month of the simulated province's
+history through the real ingest path (HTTP back-fill, journal, processor with the alert engine
+and the daily rollups), then plan and ranking from the rollups against the reference scan of the
+journal, and ``/metrics``, the plan and the ranking over HTTP from ``serve`` (targets ≤ 2 s and
+≤ 0.5 s for every scrape). ``--live-days 0`` skips it; with the defaults it takes some minutes.
 
     python benchmarks/upgrade_plan.py [--assets 5000] [--budget 8000000000] [--repeat 3]
+        [--live-days 30] [--live-assets 5000] [--live-step-minutes 60] [--workdir DIR]
+        [--scrape-seconds 20] [--scrape-load]
 """
 
 from __future__ import annotations
@@ -26,17 +36,19 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+from collector.communes import BUNDLED_UNITS
 from inventory.lives import load_life_tables
 from inventory.models import Asset
 from inventory.plan import PlanSettings, build_plan, greedy_reference
 from inventory.prices import load_price_table
 from inventory.priority import score_assets
-from inventory.register_io import register_to_xlsx
+from inventory.register_writer import register_to_xlsx
 from inventory.reports import InventoryConfig, budget_plan
-from inventory.sample_register import generate_register, generate_signals
+from inventory.sample_register import generate_register
+from inventory.sample_signals import generate_signals
 from inventory.solver import greedy_fill
 
-UNITS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "vn_units_2025.csv"
+UNITS_CSV = BUNDLED_UNITS
 AS_OF = date(2026, 3, 2)
 T = TypeVar("T")
 
@@ -61,6 +73,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic register")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--units", type=Path, default=UNITS_CSV, help="vn_units_2025.csv")
+    parser.add_argument(
+        "--live-days", type=float, default=30.0, help="days of live history; 0: skip that part"
+    )
+    parser.add_argument("--live-assets", type=int, default=5_000, help="register of the live store")
+    parser.add_argument(
+        "--live-step-minutes", type=float, default=60.0, help="minutes between an agent's reports"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep (and reuse) the live store here"
+    )
+    parser.add_argument(
+        "--scrape-seconds", type=float, default=20.0, help="seconds of back-to-back /metrics"
+    )
+    parser.add_argument(
+        "--scrape-load",
+        action="store_true",
+        help="the fleet reports live (once a minute, as in the demo) during the HTTP timings",
+    )
     args = parser.parse_args()
 
     register = generate_register(args.units, args.province, seed=args.seed, as_of=AS_OF)
@@ -124,6 +154,13 @@ def main() -> None:
         )
 
     store_figures(assets, args.units, args.province, args.budget, args.repeat)
+    if args.live_days > 0:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from benchmarks.upgrade_plan_live import live_store_figures
+
+        live_store_figures(args)
 
 
 def store_figures(
@@ -133,10 +170,11 @@ def store_figures(
     import tempfile
     from datetime import UTC, datetime
 
-    from collector import communes, migrate
+    from collector import communes
     from collector.db import make_engine
     from collector.settings import load_settings
     from inventory.store import import_register
+    from province import migrate
 
     now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as folder:

@@ -35,19 +35,21 @@ import httpx
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, insert
 
-from agent.checks.base import Clock
+from agent.clock import Clock
 from alerts.schema import incidents, tickets
-from collector import communes, migrate
-from collector.api import create_app
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
 from collector.schema import agents, device_state, journal
-from collector.service import build_service
 from collector.settings import load_settings
+from province import migrate
+from province.app import create_app
+from province.service import build_service
 from tests.collector.builders import pc_device, snmp_device
 from web import accounts
 from web.accounts import Role
-from web.pages import SESSION_COOKIE
+from web.login import LoginGuard
+from web.routes.http import SESSION_COOKIE
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 DEVICES = 5_000
@@ -230,7 +232,7 @@ async def _run(url: str, repeat: int) -> None:
     first = communes.read_units(BUNDLED_UNITS, "79")[0]["commune_code"]
     device_id, reports = _fill_journal(engine, first)
     accounts.create_user(engine, "dost", "benchmark-password", Role.DOST, NOW)
-    token = accounts.login(engine, "dost", "benchmark-password", "127.0.0.1", NOW)
+    token = LoginGuard().login(engine, "dost", "benchmark-password", "127.0.0.1", NOW)
     print(
         f"store: {COMMUNES} communes, {n_agents} agents, {n_devices} devices "
         f"(filled in {time.perf_counter() - started:.1f} s) on {engine.dialect.name}"

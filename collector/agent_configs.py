@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from agent.agent_config import AgentConfig, default_agent_config
+from collector import audit
 from collector.db import upsert
 from collector.errors import ConfigError, NotFound
 from collector.schema import agent_configs, agents
@@ -64,8 +65,10 @@ def effective_config(engine: Engine, agent_id: str) -> StoredConfig:
     return _canonical(AgentConfig.model_validate_json(body))
 
 
-def set_config(engine: Engine, agent_id: str, config: AgentConfig, now: datetime) -> StoredConfig:
-    """Store a validated configuration for ``agent_id`` (or "*" for the default)."""
+def set_config(
+    engine: Engine, agent_id: str, config: AgentConfig, now: datetime, *, actor: str = "system"
+) -> StoredConfig:
+    """Store a validated configuration for ``agent_id`` (or "*" for the default); audited."""
     stored = _canonical(config)
     with engine.begin() as conn:
         if (
@@ -88,4 +91,5 @@ def set_config(engine: Engine, agent_id: str, config: AgentConfig, now: datetime
             keys=["agent_id"],
             update=["body", "etag", "updated_at"],
         )
+        audit.record(conn, now, actor, "agent_config_set", f"agent:{agent_id}", stored.etag)
     return stored

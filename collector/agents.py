@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
+from collector import audit
 from collector.errors import AuthError, Conflict, NotFound
 from collector.schema import agents, communes, enrol_tokens
+
+# The actor of changes made with the admin token (API) and by an agent enrolling itself.
+API_ADMIN_ACTOR = "admin-token"
 
 
 def hash_token(token: str) -> str:
@@ -52,12 +56,21 @@ class AgentRow:
     acked_seq: int
     last_seen_at: datetime | None
     clock_skew_seconds: float
+    refusals: int = 0
+    last_refusal_at: datetime | None = None
+    last_refusal: str | None = None
 
 
 def create_enrol_token(
-    engine: Engine, commune_code: str, now: datetime, ttl: timedelta, note: str = ""
+    engine: Engine,
+    commune_code: str,
+    now: datetime,
+    ttl: timedelta,
+    note: str = "",
+    *,
+    actor: str = "system",
 ) -> str:
-    """A new one-time enrolment token for an agent of ``commune_code``."""
+    """A new one-time enrolment token for an agent of ``commune_code`` (audited)."""
     token = "enr_" + secrets.token_urlsafe(24)
     with engine.begin() as conn:
         if (
@@ -76,6 +89,7 @@ def create_enrol_token(
                 note=note,
             )
         )
+        audit.record(conn, now, actor, "enrol_token_created", f"commune:{commune_code}", note)
     return token
 
 
@@ -115,6 +129,14 @@ def enrol(
                 max_seq=0,
                 clock_skew_seconds=0.0,
             )
+        )
+        audit.record(
+            conn,
+            now,
+            f"enrol-token:{row.id}",
+            "agent_enrolled",
+            f"agent:{agent_id}",
+            f"commune {row.commune_code}, host {hostname[:100]}",
         )
     return Enrolment(agent_id=agent_id, agent_token=agent_token, commune_code=row.commune_code)
 
@@ -165,18 +187,21 @@ class TokenCache:
         self._entries[identity.token_hash] = (monotonic_now, identity)
 
 
-def revoke(engine: Engine, agent_id: str, now: datetime) -> None:
-    """Revoke an agent's token; its next request is refused."""
+def revoke(engine: Engine, agent_id: str, now: datetime, *, actor: str = "system") -> None:
+    """Revoke an agent's token; its next request is refused (audited)."""
     with engine.begin() as conn:
         done = conn.execute(
             update(agents).where(agents.c.id == agent_id).values(revoked_at=now)
         ).rowcount
-    if done != 1:
-        raise NotFound(f"no agent {agent_id!r}")
+        if done != 1:
+            raise NotFound(f"no agent {agent_id!r}")
+        audit.record(conn, now, actor, "agent_revoked", f"agent:{agent_id}")
 
 
-def rotate_token(engine: Engine, agent_id: str) -> str:
-    """Give an agent a new token; the old one stops working at once."""
+def rotate_token(
+    engine: Engine, agent_id: str, now: datetime | None = None, *, actor: str = "system"
+) -> str:
+    """Give an agent a new token; the old one stops working at once (audited)."""
     token = "agt_" + secrets.token_urlsafe(32)
     with engine.begin() as conn:
         done = conn.execute(
@@ -184,8 +209,11 @@ def rotate_token(engine: Engine, agent_id: str) -> str:
             .where(agents.c.id == agent_id, agents.c.revoked_at.is_(None))
             .values(token_hash=hash_token(token))
         ).rowcount
-    if done != 1:
-        raise NotFound(f"no active agent {agent_id!r}")
+        if done != 1:
+            raise NotFound(f"no active agent {agent_id!r}")
+        audit.record(
+            conn, now or datetime.now(UTC), actor, "agent_token_rotated", f"agent:{agent_id}"
+        )
     return token
 
 
@@ -205,6 +233,9 @@ def list_agents(engine: Engine, commune_code: str | None = None) -> list[AgentRo
                 acked_seq=r.acked_seq,
                 last_seen_at=r.last_seen_at,
                 clock_skew_seconds=r.clock_skew_seconds,
+                refusals=r.refusals,
+                last_refusal_at=r.last_refusal_at,
+                last_refusal=r.last_refusal,
             )
             for r in conn.execute(query)
         ]

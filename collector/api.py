@@ -1,24 +1,31 @@
-"""The HTTP API: thin routes that parse, call one service function and map our errors to 4xx."""
+"""The collector's HTTP API: thin routes that parse, call one service function and map our
+errors to 4xx. Enrolment, reports, agent configurations, health and ``/metrics``; the features'
+routers are added by the composition root (``province.app``)."""
 
 import contextlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from agent.agent_config import AgentConfig
 from agent.wire import Ack, ReportBatch
-from alerts.api import alerts_router
-from collector import agent_configs, agents, migrate, security_headers, store_errors, validation
-from collector.agents import AgentIdentity
-from collector.errors import AuthError, CollectorError, Forbidden, ReportRejected, http_status
+from collector import (
+    agents,
+    docs_ui,
+    security_headers,
+    store_errors,
+    validation,
+)
+from collector.api_agents import agents_router
+from collector.api_models import ErrorBody, error_response
+from collector.db import current_revision
+from collector.errors import AuthError, CollectorError
 from collector.gc_tuning import tuned_gc
 from collector.ingest_http import PATH as REPORTS_PATH
 from collector.ingest_http import (
@@ -27,73 +34,36 @@ from collector.ingest_http import (
     Scope,
     Send,
     bearer_token,
-    error_headers,
 )
 from collector.ratelimit import AgentRateLimiter
+from collector.request_bounds import BodyBound, RequestBounds, head_refusal, refusal_messages
 from collector.service import CollectorService
-from inventory.api import inventory_router
-from web.wiring import web_routers
+from collector.settings import Settings
+from collector.token_first import TokenChecksFirst, TokenRule
 
 API = "/api/v1"
-
-
-class EnrolRequest(BaseModel):
-    """An agent asks to join with a one-time enrolment token."""
-
-    token: str = Field(min_length=8, max_length=200)
-    hostname: str = Field(default="", max_length=200)
-    agent_version: str = Field(default="", max_length=50)
-
-
-class EnrolResponse(BaseModel):
-    """The agent's identity; keep the token secret, it is shown only once."""
-
-    agent_id: str
-    agent_token: str
-    commune_code: str
-
-
-class AgentSummary(BaseModel):
-    """An agent as listed to admins."""
-
-    agent_id: str
-    commune_code: str
-    hostname: str
-    acked_seq: int
-    last_seen_at: str | None
-    revoked: bool
-    clock_skew_seconds: float
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx answer: what is wrong and, where it applies, which field."""
-
-    detail: str
-    field: str | None = None
-
-
-def _error_response(exc: CollectorError) -> JSONResponse:
-    status = http_status(exc)
-    field = exc.field if isinstance(exc, ReportRejected) else None
-    headers = {name.decode(): value.decode() for name, value in error_headers(exc, status)}
-    return JSONResponse(
-        ErrorBody(detail=str(exc), field=field).model_dump(), status_code=status, headers=headers
-    )
 
 
 class CollectorApp(FastAPI):
     """The collector's FastAPI application, with the ingest hot path answered before routing."""
 
     hot_path: ReportsEndpoint | None = None
+    head_bounds: tuple[int, int] = (100, 8192)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Dispatch POST /api/v1/reports to the hot path, everything else to FastAPI."""
+        """Dispatch POST /api/v1/reports to the hot path, everything else to FastAPI (whose
+        middleware applies the request bounds, collector/request_bounds.py)."""
         if (
             self.hot_path is not None
             and scope["type"] == "http"
             and scope["path"] == REPORTS_PATH
             and scope["method"] == "POST"
         ):
+            refusal = head_refusal(scope["headers"], *self.head_bounds)
+            if refusal is not None:
+                for message in refusal_messages(refusal):
+                    await send(message)
+                return
             await self.hot_path(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -105,16 +75,24 @@ def _reports_operation() -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     }
     reasons = {
-        "400": "Malformed JSON or gzip, or the client closed the connection mid-body",
+        "400": "Malformed JSON or gzip, bytes after the gzip stream, or the client closed the "
+        "connection mid-body",
         "401": "Missing, unknown, revoked or replaced agent token",
         "403": "The batch names another agent than the token's",
         "408": "The body did not arrive within ingest_body_timeout_seconds",
-        "409": "A sequence far below the acknowledged one (a reinstalled agent must enrol again)",
-        "413": "Body too large, as sent or after gunzip",
+        "409": "A sequence far below the acknowledged one (a reinstalled agent must enrol again), "
+        "or reports naming a device another agent owns (budget 'device_owner', their sequences "
+        "in 'refused')",
+        "413": "Body too large, as sent or after gunzip, or more JSON objects than "
+        "ingest.max_objects_per_batch",
         "415": "Unsupported Content-Encoding",
-        "422": "A field of the batch is invalid (named in 'field')",
-        "429": "The agent exceeds its rate limit (Retry-After)",
-        "503": "The store is unavailable or the journal queue is full (Retry-After)",
+        "422": "A field of the batch is invalid (named in 'field'), or reports past a budget "
+        "(named in 'budget', their sequences in 'refused')",
+        "429": "The agent exceeds its rate limit, or has a large batch in validation already "
+        "(Retry-After)",
+        "431": "Too many request headers or one too long (http.max_headers, http.max_header_bytes)",
+        "503": "The store is unavailable, the journal queue or the validation queue is full "
+        "(Retry-After)",
     }
     responses: dict[str, Any] = {
         "200": {
@@ -150,8 +128,30 @@ def _reports_operation() -> dict[str, Any]:
     }
 
 
-def create_app(service: CollectorService) -> FastAPI:
-    """The ASGI application of one collector."""
+def admin_guard(settings: Settings) -> Callable[[str | None], None]:
+    """A FastAPI dependency that admits only the configured admin token (401 otherwise)."""
+
+    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        token = bearer_token(authorization)
+        expected = settings.admin_token.get_secret_value() if settings.admin_token else None
+        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise AuthError("admin token required")
+
+    return require_admin
+
+
+def create_collector_app(
+    service: CollectorService,
+    large_body_routes: Sequence[str] = (),
+    token_rules: Sequence[TokenRule] = (),
+) -> CollectorApp:
+    """The ASGI application of one collector: its own routes, error mapping and OpenAPI.
+
+    ``large_body_routes`` (paths) take bodies up to ``max_body_bytes`` in
+    ``ingest_body_timeout_seconds`` (the register upload); every other route's are bounded by
+    the ``http`` settings. ``token_rules`` check the features' tokens before their bodies are
+    read, as the agents' admin routes are here.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -164,19 +164,42 @@ def create_app(service: CollectorService) -> FastAPI:
         version="1",
         summary="Ingest, state and metrics of one province's commune centres.",
         lifespan=lifespan,
+        # Swagger UI from the installed package under a CSP (collector/docs_ui.py), no CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     settings = service.settings
     engine = service.engine
-    clock = service.clock
+    http = settings.http
+    app.head_bounds = (http.max_headers, http.max_header_bytes)
+    large = BodyBound(
+        settings.max_body_bytes, settings.ingest_body_timeout_seconds, "max_body_bytes"
+    )
 
     @app.exception_handler(CollectorError)
     async def _collector_error(_request: Request, exc: CollectorError) -> JSONResponse:
-        return _error_response(exc)
+        return error_response(exc)
 
     # A store outage (PostgreSQL gone, disk full) is a 503 with Retry-After, never a 500.
     store_errors.install(app, service.metrics.store_unavailable)
+    # Head, body and time bounds of every request (collector/request_bounds.py), inside the
+    # security headers so that their refusals carry them too.
+    app.add_middleware(
+        RequestBounds,
+        http=http,
+        large_routes={path: large for path in (REPORTS_PATH, *large_body_routes)},
+        on_refusal=lambda bound: service.metrics.request_bounds.labels(bound=bound).inc(),
+    )
+    # Token checks before any body is read (collector/token_first.py), inside the bounds.
+    require_admin = admin_guard(settings)
+    app.add_middleware(
+        TokenChecksFirst, rules=[TokenRule(f"{API}/agents/", require_admin), *token_rules]
+    )
+    # 422 answers name the field with a short excerpt of the input, never an echo of it.
+    validation.install(app)
     # nosniff, no framing, no referrer on every answer (collector/security_headers.py).
     security_headers.install(app)
+    docs_ui.install(app)
 
     token_cache = agents.TokenCache(engine)
     limiter = AgentRateLimiter(settings.ingest_rate_per_agent, settings.ingest_burst_per_agent)
@@ -184,16 +207,15 @@ def create_app(service: CollectorService) -> FastAPI:
     # collector/ingest_http.py); the OpenAPI document still describes it.
     app.hot_path = ReportsEndpoint(service, token_cache, limiter)
 
-    async def agent_identity(
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> AgentIdentity:
-        return await run_in_threadpool(agents.authenticate, engine, bearer_token(authorization))
+    _health_routes(app, engine)
+    app.include_router(agents_router(service, require_admin))
+    _metrics_route(app, service)
+    _install_openapi(app)
+    return app
 
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        token = bearer_token(authorization)
-        expected = settings.admin_token.get_secret_value() if settings.admin_token else None
-        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
-            raise AuthError("admin token required")
+
+def _health_routes(app: FastAPI, engine: Engine) -> None:
+    """/healthz (the process is alive) and /readyz (its store answers)."""
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -207,7 +229,7 @@ def create_app(service: CollectorService) -> FastAPI:
         def probe() -> str | None:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return migrate.current_revision(engine)
+            return current_revision(engine)
 
         try:
             revision = await run_in_threadpool(probe)
@@ -223,90 +245,23 @@ def create_app(service: CollectorService) -> FastAPI:
             )
         return JSONResponse({"status": "ready", "schema": revision})
 
-    @app.post(
-        f"{API}/enrol",
-        status_code=201,
-        response_model=EnrolResponse,
-        tags=["agents"],
-        responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}},
-    )
-    async def enrol(body: EnrolRequest) -> EnrolResponse:
-        """Exchange a one-time enrolment token for an agent id and token."""
-        result = await run_in_threadpool(
-            agents.enrol, engine, body.token, body.hostname, body.agent_version, clock.now()
-        )
-        return EnrolResponse(
-            agent_id=result.agent_id,
-            agent_token=result.agent_token,
-            commune_code=result.commune_code,
-        )
+
+def _metrics_route(app: FastAPI, service: CollectorService) -> None:
+    """/metrics, behind ``metrics_token`` when it is set."""
+    settings = service.settings
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
     @app.get(
-        f"{API}/agents/{{agent_id}}/config",
-        response_model=AgentConfig,
-        tags=["agents"],
-        responses={304: {"description": "Not modified"}, 403: {"model": ErrorBody}},
+        "/metrics",
+        tags=["metrics"],
+        response_class=Response,
+        responses={401: {"model": ErrorBody}},
     )
-    async def get_config(
-        agent_id: str,
-        identity: Annotated[AgentIdentity, Depends(agent_identity)],
-        if_none_match: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        """The agent's check configuration, with an ETag for conditional polling."""
-        if agent_id != identity.agent_id:
-            raise Forbidden("an agent may read only its own configuration")
-        stored = await run_in_threadpool(agent_configs.effective_config, engine, agent_id)
-        etag = f'"{stored.etag}"'
-        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-            return Response(status_code=304, headers={"ETag": etag})
-        return Response(stored.body, media_type="application/json", headers={"ETag": etag})
-
-    @app.put(
-        f"{API}/agents/{{agent_id}}/config",
-        response_model=AgentConfig,
-        tags=["admin"],
-        responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
-    )
-    async def put_config(
-        agent_id: str, config: AgentConfig, _admin: Annotated[None, Depends(require_admin)]
-    ) -> Response:
-        """Set an agent's configuration ("*" sets the default for all agents)."""
-        stored = await run_in_threadpool(
-            agent_configs.set_config, engine, agent_id, config, clock.now()
-        )
-        return Response(
-            stored.body, media_type="application/json", headers={"ETag": f'"{stored.etag}"'}
-        )
-
-    @app.get(f"{API}/agents", response_model=list[AgentSummary], tags=["admin"])
-    async def list_agents(
-        _admin: Annotated[None, Depends(require_admin)], commune_code: str | None = None
-    ) -> list[AgentSummary]:
-        """Every enrolled agent."""
-        rows = await run_in_threadpool(agents.list_agents, engine, commune_code)
-        return [
-            AgentSummary(
-                agent_id=r.agent_id,
-                commune_code=r.commune_code,
-                hostname=r.hostname,
-                acked_seq=r.acked_seq,
-                last_seen_at=r.last_seen_at.isoformat() if r.last_seen_at else None,
-                revoked=r.revoked_at is not None,
-                clock_skew_seconds=r.clock_skew_seconds,
-            )
-            for r in rows
-        ]
-
-    @app.post(f"{API}/agents/{{agent_id}}/revoke", status_code=204, tags=["admin"])
-    async def revoke_agent(
-        agent_id: str, _admin: Annotated[None, Depends(require_admin)]
-    ) -> Response:
-        """Revoke an agent's token at once."""
-        await run_in_threadpool(agents.revoke, engine, agent_id, clock.now())
-        return Response(status_code=204)
-
-    @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics_endpoint(
+        authorization: Annotated[
+            str | None,
+            Header(description="Bearer <metrics_token>, when the setting is made"),
+        ] = None,
         devices: Annotated[
             bool,
             Query(
@@ -316,29 +271,17 @@ def create_app(service: CollectorService) -> FastAPI:
         ] = True,
     ) -> Response:
         """Prometheus exposition of current state and the collector's own metrics."""
+        if metrics_token is not None:
+            # It lists every agent and device of the province: a scraper shows its token.
+            token = bearer_token(authorization)
+            if not hmac.compare_digest(token.encode(), metrics_token.encode()):
+                raise AuthError("metrics token required")
         payload = await run_in_threadpool(service.exposition, devices)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
-    # Routers of the other parts come after the core routes: Starlette tries routes in order,
-    # and the agents' POST /reports (the hot path) should not be matched against every page.
-    # The asset register for finance (issue 8), behind the same admin token.
-    app.include_router(
-        inventory_router(
-            engine,
-            clock,
-            require_admin,
-            max_upload_bytes=settings.max_body_bytes,
-            journal_days=settings.journal_retention_days,
-        )
-    )
-    # Tickets (issue 7): the admin token sees all, a vendor token its own tickets only.
-    if service.alerting is not None:
-        app.include_router(
-            alerts_router(engine, clock, service.alerting.engine, settings.admin_token)
-        )
-    # The web console (issue 10): people log in with sessions; machines keep their tokens.
-    for router in web_routers(service):
-        app.include_router(router)
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document, with the hot path and both 422 shapes described."""
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -361,4 +304,3 @@ def create_app(service: CollectorService) -> FastAPI:
         return schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
-    return app

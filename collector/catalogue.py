@@ -1,18 +1,15 @@
-"""The metric catalogue: every sample name agents may send, with its type and help text.
+"""The metric catalogue as the collector uses it: type and help of every sample name agents send.
 
-Each check package ships a ``metrics.yaml`` (data, not code); the collector merges them so that
-/metrics and the time-series sink agree on types and help. Unknown names are exposed as gauges.
+Read from the agent's one typed catalogue (:mod:`agent.catalogue`), so that /metrics and the
+time-series sink agree with the checks on types and help. Unknown names are exposed as gauges.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-CATALOGUE_FILES = (("agent.checks", "metrics.yaml"), ("agent.snmp", "metrics.yaml"))
+from agent.catalogue import MetricType, load_all
 
 
 @dataclass(frozen=True)
@@ -26,38 +23,15 @@ class MetricInfo:
     help_vi: str
 
 
-def _entries(data: Any) -> list[tuple[str, dict[str, Any]]]:
-    if isinstance(data, dict) and "metrics" in data:
-        data = data["metrics"]
-    if isinstance(data, dict):
-        return [(str(k), v or {}) for k, v in data.items()]
-    if isinstance(data, list):
-        return [(str(item["name"]), item) for item in data]
-    return []
-
-
-def _help(entry: dict[str, Any], lang: str) -> str:
-    value = entry.get("help")
-    if isinstance(value, dict):
-        return str(value.get(lang) or value.get("en") or "")
-    return str(entry.get(f"help_{lang}") or entry.get("help") or "")
-
-
 def load_catalogue() -> dict[str, MetricInfo]:
-    """Merge the catalogues shipped with the agent's check packages."""
-    catalogue: dict[str, MetricInfo] = {}
-    for package, filename in CATALOGUE_FILES:
-        try:
-            text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
-        except (FileNotFoundError, ModuleNotFoundError):
-            continue
-        for name, entry in _entries(yaml.safe_load(text)):
-            kind = str(entry.get("type", "gauge"))
-            catalogue[name] = MetricInfo(
-                name=name,
-                type="counter" if kind == "counter" else "gauge",
-                unit=str(entry.get("unit", "")),
-                help_en=_help(entry, "en"),
-                help_vi=_help(entry, "vi"),
-            )
-    return catalogue
+    """Every sample name of every check, by name."""
+    return {
+        spec.name: MetricInfo(
+            name=spec.name,
+            type="counter" if spec.type is MetricType.COUNTER else "gauge",
+            unit=spec.unit,
+            help_en=spec.help.en,
+            help_vi=spec.help.vi,
+        )
+        for spec in load_all().metrics
+    }

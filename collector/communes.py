@@ -13,6 +13,8 @@ from collector.db import upsert
 from collector.errors import ConfigError
 from collector.schema import communes, provinces
 
+# The 2025 two-level list (34 provinces, 3,321 units) shipped with the package; see data/README.
+BUNDLED_UNITS = Path(__file__).parent / "data" / "vn_units_2025.csv"
 COLUMNS = ("province_code", "province_name", "commune_code", "commune_name", "commune_type")
 COMMUNE_TYPES = frozenset({"xã", "phường", "đặc khu"})
 

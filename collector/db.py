@@ -104,3 +104,11 @@ def upsert(
         where=where,
     )
     conn.execute(stmt, list(rows))
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the store is at, or None for an empty store."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -17,7 +17,8 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import Engine, select
 
-from agent.checks.base import Clock
+from agent.clock import Clock
+from agent.wire import RESERVED_SAMPLE_NAMES
 from collector.catalogue import MetricInfo
 from collector.schema import agents, communes, device_state
 
@@ -185,6 +186,9 @@ class DeviceExposition:
                 continue
             seen: set[str] = set()
             for name, labels, value, *_measured in orjson.loads(row.samples):
+                if name in RESERVED_SAMPLE_NAMES:
+                    # Refused at ingest now; a state stored before that would repeat a family.
+                    continue
                 if labels:
                     key = tuple(labels.items())
                     extra = label_text.get(key)

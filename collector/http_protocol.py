@@ -7,6 +7,11 @@ head (request line and headers) must arrive within ``head_timeout`` seconds of t
 opening or of the previous response; the body has its own deadline in the ingest route
 (``ingest_body_timeout_seconds``). A late head gets ``408 Request Timeout`` and the socket is
 closed; it is logged and counted on /metrics (``cm_http_head_timeouts_total``).
+
+The head is bounded in size too (``http.max_head_bytes``): httptools has no limit of its own, and
+a single 154 MiB header line was buffered whole until the deadline (issue 20). Past the bound the
+connection gets ``431 Request Header Fields Too Large`` naming it and is closed at once, so at
+most the bound plus one read (64 KiB) is ever held.
 """
 
 from __future__ import annotations
@@ -29,6 +34,20 @@ _RESPONSE = (
 )
 
 
+def _head_too_large(limit: int) -> bytes:
+    body = (
+        f'{{"detail":"the request head is larger than http.max_head_bytes ({limit} bytes)",'
+        '"field":"headers"}\n'
+    ).encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: application/json\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"connection: close\r\n"
+        b"\r\n" + body
+    )
+
+
 class HeadDeadlineProtocol(HttpToolsProtocol):
     """HttpToolsProtocol that closes connections whose request head is late.
 
@@ -38,7 +57,10 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
     head_timeout: float = 10.0
     on_timeout: Callable[[], None] | None = None
+    max_head_bytes: int = 64 * 1024
+    on_head_too_large: Callable[[], None] | None = None
     _head_timer: asyncio.TimerHandle | None = None
+    _head_bytes: int = 0
 
     @classmethod
     def configure(cls, head_timeout: float, on_timeout: Callable[[], None] | None) -> None:
@@ -46,16 +68,36 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         cls.head_timeout = head_timeout
         cls.on_timeout = on_timeout
 
+    @classmethod
+    def configure_head_bound(cls, max_bytes: int, on_refusal: Callable[[], None] | None) -> None:
+        """Set the largest head (bytes) and what to call when one passes it; before serving."""
+        cls.max_head_bytes = max_bytes
+        cls.on_head_too_large = on_refusal
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the deadline for the first request's head."""
         super().connection_made(transport)
         self._arm_head_deadline()
 
     def data_received(self, data: bytes) -> None:
-        """Start the deadline when the bytes of a new request's head begin to arrive."""
+        """Start the deadline when the bytes of a new request's head begin to arrive; refuse a
+        head that grows past its bound."""
         if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
             self._arm_head_deadline()
         super().data_received(data)
+        if self._head_timer is None or self.transport.is_closing():
+            return  # the head is complete (or the parser gave up on the connection)
+        self._head_bytes += len(data)
+        if self._head_bytes > self.max_head_bytes:
+            self._cancel_head_deadline()
+            log.warning(
+                "request head too large; connection closed",
+                extra={"client": self.client, "bytes": self._head_bytes},
+            )
+            if self.on_head_too_large is not None:
+                self.on_head_too_large()
+            self.transport.write(_head_too_large(self.max_head_bytes))
+            self.transport.close()
 
     def on_headers_complete(self) -> None:
         """The head arrived in time."""
@@ -69,6 +111,7 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
     def _arm_head_deadline(self) -> None:
         self._cancel_head_deadline()
+        self._head_bytes = 0
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_deadline_passed)
 
     def _cancel_head_deadline(self) -> None:

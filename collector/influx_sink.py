@@ -24,18 +24,12 @@ contiguous from the start of the outage) and counted in ``cm_tsdb_sink_dropped_s
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import logging
-import os
 import random
 import threading
 import time
-import zlib
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -43,13 +37,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, select
 
 from collector.errors import CollectorError
+from collector.line_protocol import format_report
 from collector.processor import StoredReport
 from collector.schema import communes
+from collector.sink_backlog import Backlog, Segment
 
 log = logging.getLogger(__name__)
 
-MEASUREMENT = "cm_device"
-SEGMENT_SUFFIX = ".lpz"
 WRITE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -196,165 +190,6 @@ class SinkMetrics:
         )
 
 
-def _escape_tag(value: str) -> str:
-    # Line protocol: commas, equals signs and spaces in tag keys/values are backslash-escaped;
-    # line breaks cannot be represented, so they become spaces (printer descriptions have some).
-    if any(c in value for c in ", =\\\n\r"):
-        value = (
-            value.replace("\n", " ")
-            .replace("\r", " ")
-            .replace("\\", "\\\\")
-            .replace(",", "\\,")
-            .replace("=", "\\=")
-            .replace(" ", "\\ ")
-        )
-    return value
-
-
-def _timestamp_ms(measured_at: datetime) -> int:
-    if measured_at.tzinfo is None:
-        measured_at = measured_at.replace(tzinfo=UTC)
-    return round(measured_at.timestamp() * 1000)
-
-
-def format_report(report: StoredReport, province: str) -> list[str]:
-    """Line-protocol lines (ms timestamps) for every sample of one stored report."""
-    ts = _timestamp_ms(report.measured_at)
-    lines: list[str] = []
-    head = f"{MEASUREMENT},commune_code={_escape_tag(report.commune_code)}"
-    if province:
-        # An empty tag value is invalid line protocol; Prometheus treats it as absent anyway.
-        head += f",province={_escape_tag(province)}"
-    for device in report.data["devices"]:
-        device_id, kind = _escape_tag(device["device_id"]), _escape_tag(device["kind"])
-        base = f"{head},device_id={device_id},kind={kind}"
-        for sample in device["samples"]:
-            labels: dict[str, str] | None = sample.get("labels")
-            tags = base
-            if labels:
-                tags += "".join(
-                    f",{_escape_tag(key)}={_escape_tag(value)}"
-                    for key, value in labels.items()
-                    if value != ""
-                )
-            # Ingest refuses NaN and infinities, so repr() is a valid float literal; a float
-            # field (never an integer "i" field) keeps one type per field across reports.
-            lines.append(f"{tags} {_escape_tag(sample['name'])}={float(sample['value'])!r} {ts}")
-    return lines
-
-
-@dataclass
-class _Segment:
-    path: Path
-    samples: int
-    size: int
-
-
-class Backlog:
-    """A bounded folder of compressed, fsynced segment files, oldest first.
-
-    File names are ``<sequence>-<samples>.lpz`` so that a restart knows the backlog's size
-    without reading it. A long outage leaves up to about a million segments (one per processor
-    step), so every operation the processor or the sender does per segment is O(1): running
-    totals instead of sums, a deque drained from its oldest end instead of list rebuilds (with
-    those, draining n segments took O(n^2): 16 s for 8,000 segments, 1 s now).
-    """
-
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self.directory = directory
-        self.max_bytes = max_bytes
-        directory.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._segments: deque[_Segment] = deque()
-        self._bytes = 0
-        self._samples = 0
-        for path in sorted(directory.glob(f"*{SEGMENT_SUFFIX}")):
-            try:
-                samples = int(path.stem.split("-")[1])
-            except (IndexError, ValueError):
-                log.warning("ignoring unexpected backlog file", extra={"path": str(path)})
-                continue
-            self._add(_Segment(path, samples, path.stat().st_size))
-        for stale in directory.glob("*.tmp"):
-            stale.unlink()  # a crash between write and rename: that step is re-consumed anyway
-        self._next = int(self._segments[-1].path.stem.split("-")[0]) + 1 if self._segments else 1
-
-    def _add(self, segment: _Segment) -> None:
-        # Names grow with _next, so a new segment almost always goes last; insort otherwise.
-        if self._segments and self._segments[-1].path.name > segment.path.name:
-            bisect.insort(self._segments, segment, key=lambda s: s.path.name)
-        else:
-            self._segments.append(segment)
-        self._bytes += segment.size
-        self._samples += segment.samples
-
-    @property
-    def size_bytes(self) -> int:
-        """Bytes on disk."""
-        return self._bytes
-
-    @property
-    def samples(self) -> int:
-        """Points waiting."""
-        return self._samples
-
-    def __len__(self) -> int:
-        return len(self._segments)
-
-    def append(self, lines: Sequence[str]) -> bool:
-        """Store ``lines`` durably as one segment; False (nothing stored) if it would not fit."""
-        data = zlib.compress("\n".join(lines).encode(), 1)
-        with self._lock:
-            if self._bytes + len(data) > self.max_bytes:
-                return False
-            name = f"{self._next:016d}-{len(lines)}{SEGMENT_SUFFIX}"
-            self._next += 1
-        tmp = self.directory / (name + ".tmp")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path = self.directory / name
-        tmp.rename(path)
-        _fsync_dir(self.directory)
-        with self._lock:
-            self._add(_Segment(path, len(lines), len(data)))
-        return True
-
-    def head(self, count: int) -> list[_Segment]:
-        """Up to ``count`` oldest segments."""
-        with self._lock:
-            return list(itertools.islice(self._segments, count))
-
-    def remove(self, segment: _Segment) -> None:
-        """Delete a segment whose points were all written (or rejected)."""
-        segment.path.unlink(missing_ok=True)
-        with self._lock:
-            if self._segments and self._segments[0] is segment:
-                self._segments.popleft()  # the sender works oldest first: the usual case
-            elif segment in self._segments:
-                self._segments.remove(segment)
-            else:
-                return
-            self._bytes -= segment.size
-            self._samples -= segment.samples
-
-    @staticmethod
-    def read(segment: _Segment) -> list[str]:
-        """The lines of a segment."""
-        return zlib.decompress(segment.path.read_bytes()).decode().split("\n")
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is; POSIX only (no-op elsewhere).
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class InfluxSink:
     """JournalConsumer writing every sample to a time-series database through a disk backlog."""
 
@@ -439,7 +274,7 @@ class InfluxSink:
 
         Raises SinkWriteError when the database did not take a retryable batch.
         """
-        pieces: list[tuple[_Segment, int, int]] = []
+        pieces: list[tuple[Segment, int, int]] = []
         lines: list[str] = []
         for segment in self.backlog.head(64):
             try:

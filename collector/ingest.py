@@ -11,109 +11,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
-from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from agent.wire import Ack, ReportBatch
 from collector.agents import AgentIdentity
-from collector.db import WriteGate
+from collector.budgets import BudgetLedger, ReportsRefused, claim_rows
+from collector.db import WriteGate, insert_ignore
+from collector.decode import (
+    PreparedBatch,
+    PreparedReport,
+    check_times,
+    decode_body,
+    parse_batch,
+    prepare_batch,
+    skew_correction,
+)
 from collector.errors import AuthError, CollectorError, Conflict, ReportRejected
-from collector.gc_tuning import gc_paused
 from collector.metrics import IngestMetrics
-from collector.schema import agents, journal
+from collector.schema import agents, device_owners, journal
 from collector.settings import Settings
 
+# Decoding moved to collector.decode; these names stay importable from here.
+__all__ = [
+    "BatchToStore",
+    "IngestOverloaded",
+    "JournalWriter",
+    "PreparedBatch",
+    "PreparedReport",
+    "Stored",
+    "check_times",
+    "decode_body",
+    "parse_batch",
+    "prepare_batch",
+    "skew_correction",
+    "store_batch",
+    "store_batches",
+]
+
 log = logging.getLogger(__name__)
-
-
-def decode_body(raw: bytes, content_encoding: str | None, max_decompressed: int) -> bytes:
-    """The JSON bytes of a request body, gunzipped if needed, never larger than the bound."""
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding in ("identity", ""):
-        return raw
-    if encoding != "gzip":
-        raise ReportRejected(
-            f"Content-Encoding {encoding!r} is not supported; use gzip or none",
-            field="Content-Encoding",
-            status=415,
-        )
-    # wbits=31: gzip container only. max_length bounds the output, which defeats gzip bombs.
-    decompressor = zlib.decompressobj(wbits=31)
-    try:
-        body = decompressor.decompress(raw, max_decompressed)
-    except zlib.error as exc:
-        raise ReportRejected(f"body is not valid gzip: {exc}", status=400) from None
-    if decompressor.unconsumed_tail:
-        raise ReportRejected(f"body decompresses to more than {max_decompressed} bytes", status=413)
-    if not decompressor.eof:
-        raise ReportRejected("gzip body is truncated", status=400)
-    return body
-
-
-def parse_batch(body: bytes) -> ReportBatch:
-    """Validate a JSON body as a ReportBatch; errors name the first bad field."""
-    try:
-        # A month of back-fill is 720 reports of ~50 samples in one body: collections running
-        # while its models are built scan them again and again. Paused, validation took
-        # 0.151-0.158 ms per report instead of 0.172 (in-process, tuned thresholds). The HTTP
-        # path keeps the pause until the models are reduced to a PreparedBatch and freed.
-        with gc_paused():
-            return ReportBatch.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise ReportRejected(f"body is not valid JSON: {first['msg']}", status=400) from None
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise ReportRejected(
-            f"{where}: {first['msg']}"
-            + (f" ({exc.error_count()} errors)" if exc.error_count() > 1 else ""),
-            field=where,
-        ) from None
-
-
-def skew_correction(batch: ReportBatch, received_at: datetime, settings: Settings) -> timedelta:
-    """How much to add to the agent's times: its clock offset, if larger than the tolerance."""
-    skew = received_at - batch.sent_at
-    if abs(skew.total_seconds()) > settings.clock_skew_tolerance_seconds:
-        return skew
-    return timedelta(0)
-
-
-def check_times(batch: ReportBatch, received_at: datetime, settings: Settings) -> timedelta:
-    """Reject reports measured in the future; return the skew correction to apply."""
-    correction = skew_correction(batch, received_at, settings)
-    limit = received_at + timedelta(seconds=settings.future_window_seconds)
-    for index, report in enumerate(batch.reports):
-        try:
-            corrected = report.measured_at + correction
-        except OverflowError:
-            # A clock years off (a flat CMOS battery) plus a wild timestamp: no real time.
-            raise ReportRejected(
-                f"reports.{index}.measured_at: {report.measured_at.isoformat()} corrected by the "
-                f"agent's clock offset ({correction.total_seconds():.0f} s) is not a valid time",
-                field=f"reports.{index}.measured_at",
-            ) from None
-        if corrected > limit:
-            raise ReportRejected(
-                f"reports.{index}.measured_at: {report.measured_at.isoformat()} is more than "
-                f"{settings.future_window_seconds:g} s in the future",
-                field=f"reports.{index}.measured_at",
-            )
-    seen: set[int] = set()
-    for index, report in enumerate(batch.reports):
-        if report.seq in seen:
-            raise ReportRejected(
-                f"reports.{index}.seq: sequence {report.seq} appears twice in this batch",
-                field=f"reports.{index}.seq",
-            )
-        seen.add(report.seq)
-    return correction
 
 
 class IngestOverloaded(ReportRejected):
@@ -128,50 +67,6 @@ class IngestOverloaded(ReportRejected):
             field="body",
             status=503,
         )
-
-
-class PreparedReport(NamedTuple):
-    """What the journal keeps of one report: its number, time, size and compressed payload."""
-
-    seq: int
-    measured_at: datetime
-    samples: int
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedBatch:
-    """A validated batch reduced to what storing it needs.
-
-    A month of back-fill validates into some hundred thousand model objects. Reduced to a few
-    hundred tuples of atomic values before cyclic collection runs again, the models are freed by
-    reference counting and never scanned; kept until the group commit, every young and older
-    collection meanwhile walked them (half of the ingest's CPU in a py-spy profile of the
-    back-fill). Serialising here also moves that work out of the serialised commit.
-    """
-
-    agent_id: str
-    sent_at: datetime
-    oldest_unacked_seq: int | None
-    reports: tuple[PreparedReport, ...]
-
-
-def prepare_batch(batch: ReportBatch) -> PreparedBatch:
-    """The journal rows' contents of a validated batch, each payload compressed once."""
-    return PreparedBatch(
-        agent_id=batch.agent_id,
-        sent_at=batch.sent_at,
-        oldest_unacked_seq=batch.oldest_unacked_seq,
-        reports=tuple(
-            PreparedReport(
-                report.seq,
-                report.measured_at,
-                sum(len(device.samples) for device in report.devices),
-                zlib.compress(report.model_dump_json().encode(), 1),
-            )
-            for report in batch.reports
-        ),
-    )
 
 
 @dataclass
@@ -204,7 +99,10 @@ class _AgentState:
     token_hash: str
     revoked: bool
     last_measured: datetime | None
+    commune_code: str = ""
+    devices_version: int = 0
     values: dict[str, object] = field(default_factory=dict)
+    refusal: ReportsRefused | None = None
 
 
 @dataclass(frozen=True)
@@ -239,22 +137,70 @@ class _GroupWrite:
             self.rows = []
 
 
-def _store_one(
-    group: _GroupWrite, state: _AgentState, item: BatchToStore, sequence_window: int
-) -> Stored:
-    identity, batch = item.identity, item.batch
+def _admit(
+    group: _GroupWrite,
+    ledger: BudgetLedger,
+    state: _AgentState,
+    item: BatchToStore,
+    new: Sequence[PreparedReport],
+) -> None:
+    """Check the new reports against the budgets and device owners; claim new devices."""
+    seqs = {report.seq for report in new}
+    agent_id = item.identity.agent_id
+    indexed = [(i, r) for i, r in enumerate(item.batch.reports) if r.seq in seqs]
+    claims = ledger.admit(group.conn, agent_id, state.commune_code, state.devices_version, indexed)
+    if not claims:
+        return
+    insert_ignore(
+        group.conn,
+        device_owners,
+        claim_rows(state.commune_code, agent_id, claims, item.received_at),
+    )
+    # Another collector process may have claimed one of them since this one read the commune.
+    taken = group.conn.execute(
+        select(device_owners.c.device_id, device_owners.c.agent_id).where(
+            device_owners.c.commune_code == state.commune_code,
+            device_owners.c.device_id.in_(claims),
+            device_owners.c.agent_id != agent_id,
+        )
+    ).first()
+    if taken is not None:
+        ledger.forget(state.commune_code)
+        raise ReportsRefused(
+            f"reports: device {taken.device_id!r} of commune {state.commune_code} belongs to "
+            f"agent {taken.agent_id!r}; nothing stored",
+            field="reports",
+            status=409,
+            budget="device_owner",
+            refused=tuple(sorted(seqs)),
+        )
+
+
+def _check_agent(state: _AgentState, item: BatchToStore, sequence_window: int) -> None:
+    """Refuse a revoked or replaced token, and sequences far below the acknowledged one."""
     if state.revoked:
         raise AuthError("agent token has been revoked")
-    if state.token_hash != identity.token_hash:
+    if state.token_hash != item.identity.token_hash:
         raise AuthError("agent token has been replaced by a newer one")
-    acked, max_seq = state.acked, state.max_seq
-    floor = acked - sequence_window
-    for index, report in enumerate(batch.reports):
+    floor = state.acked - sequence_window
+    for index, report in enumerate(item.batch.reports):
         if report.seq <= floor:
             raise Conflict(
                 f"reports.{index}.seq: sequence {report.seq} is more than {sequence_window} below "
-                f"the acknowledged {acked}; a reinstalled agent must enrol again"
+                f"the acknowledged {state.acked}; a reinstalled agent must enrol again"
             )
+
+
+def _store_one(
+    group: _GroupWrite,
+    state: _AgentState,
+    item: BatchToStore,
+    sequence_window: int,
+    ledger: BudgetLedger | None = None,
+) -> Stored:
+    identity, batch = item.identity, item.batch
+    _check_agent(state, item, sequence_window)
+    acked, max_seq = state.acked, state.max_seq
     candidates = [r for r in batch.reports if r.seq > acked]
     existing: set[int] = set()
     # Steady state: everything new lies above the highest stored sequence, nothing to look up.
@@ -269,6 +215,8 @@ def _store_one(
             ).scalars()
         )
     new = [r for r in candidates if r.seq not in existing]
+    if ledger is not None and new:
+        _admit(group, ledger, state, item, new)
     samples = 0
     for report in new:
         samples += report.samples
@@ -320,12 +268,17 @@ def _store_one(
 
 
 def store_batches(
-    conn: Connection, items: Sequence[BatchToStore], sequence_window: int
+    conn: Connection,
+    items: Sequence[BatchToStore],
+    sequence_window: int,
+    ledger: BudgetLedger | None = None,
 ) -> list[Stored | CollectorError]:
     """Write the new reports of several batches to the journal in one transaction.
 
-    A batch that is refused (revoked token, sequence far below the ack) is refused before any of
-    its rows are written, so the others in the group are unaffected.
+    A batch that is refused (revoked token, sequence far below the ack, past a budget of
+    ``ledger``, a device of another agent) is refused before any of its rows are written, so the
+    others in the group are unaffected. Without a ledger (tests, tools) budgets and device owners
+    are not checked.
     """
     agent_ids = sorted({item.identity.agent_id for item in items})
     states = {
@@ -335,6 +288,8 @@ def store_batches(
             token_hash=row.token_hash,
             revoked=row.revoked_at is not None,
             last_measured=row.last_measured_at,
+            commune_code=row.commune_code,
+            devices_version=row.devices_version,
         )
         for row in conn.execute(
             select(
@@ -344,6 +299,8 @@ def store_batches(
                 agents.c.token_hash,
                 agents.c.revoked_at,
                 agents.c.last_measured_at,
+                agents.c.commune_code,
+                agents.c.devices_version,
             )
             .where(agents.c.id.in_(agent_ids))
             # In id order, so that two ingest processes (serve --workers N on PostgreSQL) lock
@@ -362,10 +319,15 @@ def store_batches(
         try:
             if state is None:
                 raise AuthError("unknown agent")
-            results.append(_store_one(group, state, item, sequence_window))
+            results.append(_store_one(group, state, item, sequence_window, ledger))
+        except ReportsRefused as exc:
+            assert state is not None
+            state.refusal = exc
+            results.append(exc)
         except CollectorError as exc:
             results.append(exc)
     group.flush()
+    _note_refusals(conn, states, items[0].received_at if items else None)
     updates = [
         {"agent_key": agent_id, **state.values}
         for agent_id, state in states.items()
@@ -385,6 +347,21 @@ def store_batches(
             updates,
         )
     return results
+
+
+def _note_refusals(conn: Connection, states: dict[str, _AgentState], at: datetime | None) -> None:
+    """Count each agent's refused reports on its row and keep the last reason."""
+    for agent_id, state in states.items():
+        if state.refusal is not None:
+            conn.execute(
+                update(agents)
+                .where(agents.c.id == agent_id)
+                .values(
+                    refusals=agents.c.refusals + 1,
+                    last_refusal_at=at,
+                    last_refusal=str(state.refusal)[:500],
+                )
+            )
 
 
 def store_batch(
@@ -419,6 +396,17 @@ class JournalWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.committed = asyncio.Event()
+        # Received times of the batches waiting for their commit, oldest first (insertion order).
+        self._waiting: dict[int, datetime] = {}
+        self._next_ticket = 0
+        # Budgets and device owners, admitted inside the serialised commit (one thread at a time).
+        self.ledger = BudgetLedger(settings.budgets)
+
+    def stall_seconds(self, now: datetime) -> float:
+        """How long the oldest batch still waiting for its commit has waited (0 if none): an
+        ingest that stalls makes every agent look silent."""
+        oldest = next(iter(self._waiting.values()), None)
+        return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
     def start(self) -> None:
         """Start the writer loop on the running event loop."""
@@ -446,9 +434,15 @@ class JournalWriter:
             # The store is slower than the agents: refuse now rather than hold unbounded memory.
             raise IngestOverloaded(self._settings.ingest_queue_max)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        self._waiting[ticket] = received_at
         self._queue.put_nowait(_Pending(identity, batch, received_at, correction, future))
         # The depth gauge is set by the writer loop as it takes each group: what is left waiting.
-        return await future
+        try:
+            return await future
+        finally:
+            self._waiting.pop(ticket, None)
 
     async def _run(self) -> None:
         while True:
@@ -479,12 +473,21 @@ class JournalWriter:
 
     def _commit(self, group: Sequence[_Pending]) -> list[Ack | CollectorError]:
         items = [BatchToStore(p.identity, p.batch, p.received_at, p.correction) for p in group]
-        with self._gate, self._engine.begin() as conn:
-            outcomes = store_batches(conn, items, self._settings.sequence_window)
+        try:
+            with self._gate, self._engine.begin() as conn:
+                outcomes = store_batches(conn, items, self._settings.sequence_window, self.ledger)
+        except Exception:
+            # The devices the ledger saw claimed were never stored: read them again next time.
+            self.ledger.forget()
+            raise
         results: list[Ack | CollectorError] = []
         stored_reports = stored_samples = duplicates = 0
         for outcome in outcomes:
             if isinstance(outcome, CollectorError):
+                if isinstance(outcome, ReportsRefused):
+                    self._metrics.budget_refusals.labels(budget=outcome.budget).inc(
+                        len(outcome.refused)
+                    )
                 results.append(outcome)
                 continue
             results.append(outcome.ack)

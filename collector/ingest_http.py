@@ -22,15 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from agent.wire import Ack
 from collector import agents, store_errors
 from collector.agents import AgentIdentity, TokenCache
-from collector.errors import AuthError, CollectorError, Forbidden, ReportRejected, http_status
-from collector.gc_tuning import gc_paused
-from collector.ingest import (
-    IngestOverloaded,
-    check_times,
-    decode_body,
-    parse_batch,
-    prepare_batch,
-)
+from collector.budgets import ReportsRefused
+from collector.decode import Decoded, DecodeLimits, NeedsWorker, decode_batch
+from collector.errors import AuthError, CollectorError, ReportRejected, http_status
 from collector.ratelimit import AgentRateLimiter, RateLimited
 from collector.service import CollectorService
 
@@ -63,12 +57,27 @@ class RequestTimeout(ReportRejected):
 
 
 def error_headers(exc: CollectorError, status: int) -> list[tuple[bytes, bytes]]:
-    """Retry-After on the retryable refusals, WWW-Authenticate on 401."""
+    """Retry-After on the retryable refusals (429, 503: they carry ``retry_after``),
+    WWW-Authenticate on 401."""
     if status == 401:
         return [(b"www-authenticate", b"Bearer")]
-    if isinstance(exc, RateLimited | IngestOverloaded):
-        return [(b"retry-after", str(exc.retry_after).encode())]
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        return [(b"retry-after", str(retry_after).encode())]
     return []
+
+
+def error_body(exc: CollectorError) -> dict[str, Any]:
+    """The JSON of a refusal: what is wrong, the field, and for reports refused for good (past a
+    budget, another agent's device) the budget and their sequence numbers."""
+    body: dict[str, Any] = {
+        "detail": str(exc),
+        "field": exc.field if isinstance(exc, ReportRejected) else None,
+    }
+    if isinstance(exc, ReportsRefused):
+        body["budget"] = exc.budget
+        body["refused"] = list(exc.refused)
+    return body
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -115,6 +124,8 @@ class ReportsEndpoint:
         self._metrics = service.metrics
         self._tokens = token_cache
         self._limiter = limiter
+        self._limits = DecodeLimits.of(self._settings)
+        self._inline_max = self._settings.ingest.inline_max_bytes
         # labels() takes a lock and builds a key on every call; the few codes are kept here.
         self._by_code: dict[int, Any] = {}
 
@@ -129,8 +140,7 @@ class ReportsEndpoint:
         except CollectorError as exc:
             status = http_status(exc)
             extra = error_headers(exc, status)
-            field = exc.field if isinstance(exc, ReportRejected) else None
-            body = orjson.dumps({"detail": str(exc), "field": field})
+            body = orjson.dumps(error_body(exc))
         except store_errors.UNAVAILABLE as exc:
             status = 503
             store_errors.note_unavailable("POST", PATH, exc, self._metrics.store_unavailable)
@@ -172,19 +182,27 @@ class ReportsEndpoint:
             self._metrics.rate_limited.inc()
             raise
         raw = await self._read_body(headers.content_length, receive)
-        body = decode_body(raw, headers.content_encoding, self._settings.max_decompressed_bytes)
-        # The validated models must be gone before cyclic collection resumes (PreparedBatch).
-        with gc_paused():
-            batch = parse_batch(body)
-            if batch.agent_id != identity.agent_id:
-                raise Forbidden(
-                    f"agent_id: this token belongs to {identity.agent_id!r}, not {batch.agent_id!r}"
-                )
-            received_at = self._clock.now()
-            correction = check_times(batch, received_at, self._settings)
-            prepared = prepare_batch(batch)
-            del batch
-        return await self._service.writer.submit(identity, prepared, received_at, correction)
+        received_at = self._clock.now()
+        decoded: Decoded
+        try:
+            # A body of a few KiB (nearly all) costs less inline than a hand-off; a larger one,
+            # whatever it gunzips to, is decoded in the worker process (collector/validation_pool).
+            decoded = decode_batch(
+                raw,
+                headers.content_encoding,
+                identity.agent_id,
+                received_at,
+                self._limits,
+                inline_max=self._inline_max,
+            )
+        except NeedsWorker:
+            decoded = await self._service.validation.decode(
+                raw, headers.content_encoding, identity.agent_id, received_at
+            )
+        del raw
+        return await self._service.writer.submit(
+            identity, decoded.batch, received_at, decoded.correction
+        )
 
     async def _identity(self, authorization: str | None) -> AgentIdentity:
         # Cached: the journal transaction re-checks revocation and rotation before writing.

@@ -24,6 +24,8 @@ class IngestMetrics:
     rate_limited: Counter
     store_unavailable: Counter
     head_timeouts: Counter
+    budget_refusals: Counter
+    request_bounds: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -85,6 +87,20 @@ class IngestMetrics:
                 "cm_http_head_timeouts",
                 "Connections closed with 408 because the request head did not arrive within "
                 "http_head_timeout_seconds (stalled links, slow-loris clients).",
+                registry=registry,
+            ),
+            budget_refusals=Counter(
+                "cm_ingest_budget_refusals",
+                "Reports refused for good: past a budget (budget=budgets.<name>, see "
+                "settings.budgets) or naming a device another agent owns (budget=device_owner).",
+                ["budget"],
+                registry=registry,
+            ),
+            request_bounds=Counter(
+                "cm_http_requests_refused",
+                "Requests refused at a bound of every route (http settings): bound=body (413), "
+                "headers (431), body_timeout (408).",
+                ["bound"],
                 registry=registry,
             ),
         )

@@ -12,19 +12,19 @@ import contextlib
 import logging
 import secrets
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import orjson
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
-from agent.checks.base import Clock
+from agent.clock import Clock
 from agent.wire import Report
 from collector.db import WriteGate, insert_ignore, upsert
 from collector.gc_tuning import gc_paused
+from collector.journal import decode_payload
+from collector.merge import AgentMarks, DeviceMerge, mark_agent, merge_entries
 from collector.metrics import IngestMetrics
 from collector.schema import agents, cursors, device_state, events, journal
 
@@ -53,108 +53,6 @@ class StoredReport:
         return self._report
 
 
-class _DeviceMerge:
-    """Current state of one device, merged from several reports.
-
-    Several checks report the same device (``host`` every 15 s, ``local_service`` every 60 s on
-    the same PC): a report is authoritative for the sample names it carries and leaves the
-    others alone, and each name keeps the time it was measured so that a replayed older report
-    never overwrites newer values.
-    """
-
-    def __init__(self, agent_id: str, kind: str) -> None:
-        self.agent_id = agent_id
-        self.kind = kind
-        self.measured = 0.0
-        # When the first report merged (in journal order) was measured: a new device's
-        # first_seen_at, whether its first batch holds one report or a month of back-fill.
-        self.first: float | None = None
-        # name -> (measured, the sample dicts of that name in the newest report carrying it).
-        # The dicts are kept as decoded and turned into rows only for the winners (row()): in a
-        # back-fill batch nearly every sample is superseded by a newer one of the same device.
-        self.families: dict[str, tuple[float, list[dict[str, Any]]]] = {}
-        self.facts: dict[str, tuple[float, str]] = {}
-
-    def add(self, measured: float, device: dict[str, Any], agent_id: str) -> None:
-        """Merge one report's view of the device, measured at ``measured`` (epoch seconds)."""
-        if self.first is None:
-            self.first = measured
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        # The hottest loop of processing (every sample of the province): plain dict operations.
-        for sample in device["samples"]:
-            name = sample["name"]
-            family = by_name.get(name)
-            if family is None:
-                by_name[name] = [sample]
-            else:
-                family.append(sample)
-        families = self.families
-        for name, samples in by_name.items():
-            current = families.get(name)
-            if current is None or current[0] <= measured:
-                families[name] = (measured, samples)
-        facts = device.get("facts")
-        if facts:
-            for fact, value in facts.items():
-                if fact not in self.facts or self.facts[fact][0] <= measured:
-                    self.facts[fact] = (measured, value)
-        if measured >= self.measured:
-            self.measured = measured
-            self.agent_id = agent_id
-            self.kind = device["kind"]
-
-    def row(self, commune_code: str, device_id: str, before: Any) -> dict[str, object]:
-        """The device_state row after merging onto ``before`` (the stored row, or None)."""
-        first_seen = datetime.fromtimestamp(
-            self.measured if self.first is None else self.first, UTC
-        )
-        mine = self.families
-        rows: list[list[Any]] = []
-        if before is not None:
-            first_seen = before.first_seen_at
-            previous: dict[str, list[list[Any]]] = {}
-            for sample in orjson.loads(before.samples):
-                previous.setdefault(sample[0], []).append(sample)
-            # The stored names first, in their order, each replaced by this batch's if it is at
-            # least as new; then the names the store did not have.
-            for name, stored in previous.items():
-                current = mine.get(name)
-                stored_at = stored[0][3] if len(stored[0]) > 3 else 0.0
-                if current is not None and stored_at <= current[0]:
-                    rows.extend(_sample_rows(current))
-                else:
-                    rows.extend(stored)
-            for name, current in mine.items():
-                if name not in previous:
-                    rows.extend(_sample_rows(current))
-            old_facts = orjson.loads(before.facts)
-            before_ts = before.measured_at.timestamp()
-            for fact, value in old_facts.items():
-                if fact not in self.facts:
-                    self.facts[fact] = (before_ts, value)
-            if before_ts > self.measured:
-                self.measured = before_ts
-        else:
-            for current in mine.values():
-                rows.extend(_sample_rows(current))
-        return {
-            "commune_code": commune_code,
-            "device_id": device_id,
-            "agent_id": self.agent_id,
-            "kind": self.kind,
-            "first_seen_at": first_seen,
-            "measured_at": datetime.fromtimestamp(self.measured, UTC),
-            "samples": orjson.dumps(rows).decode(),
-            "facts": orjson.dumps({k: v for k, (_, v) in self.facts.items()}).decode(),
-        }
-
-
-def _sample_rows(family: tuple[float, list[dict[str, Any]]]) -> list[list[Any]]:
-    """device_state's [name, labels, value, measured at] rows of one merged family."""
-    measured, samples = family
-    return [[s["name"], s.get("labels", {}), s["value"], measured] for s in samples]
-
-
 class JournalConsumer(Protocol):
     """Something fed every processed report in journal order, inside the processing transaction."""
 
@@ -167,42 +65,9 @@ class _Batch:
 
     position: int
     stored: list[StoredReport]
-    merged: dict[tuple[str, str], _DeviceMerge]
+    merged: dict[tuple[str, str], DeviceMerge]
     event_rows: list[dict[str, object]]
-
-
-def _merge(
-    stored: Sequence[StoredReport],
-) -> tuple[dict[tuple[str, str], _DeviceMerge], list[dict[str, object]]]:
-    """Each device's state merged over the entries, and the rows of their events."""
-    merged: dict[tuple[str, str], _DeviceMerge] = {}
-    event_rows: list[dict[str, object]] = []
-    # Works on the decoded JSON (validated at ingest) rather than typed models: this loop
-    # runs for every report the province sends.
-    for item in stored:
-        measured = item.measured_at.timestamp()
-        for device in item.data["devices"]:
-            device_id = device["device_id"]
-            key = (item.commune_code, device_id)
-            state = merged.get(key)
-            if state is None:
-                state = merged[key] = _DeviceMerge(item.agent_id, device["kind"])
-            state.add(measured, device, item.agent_id)
-            for ev in device.get("events", ()):
-                event_rows.append(
-                    {
-                        "commune_code": item.commune_code,
-                        "device_id": device_id,
-                        "agent_id": item.agent_id,
-                        "type": ev["type"],
-                        "severity": ev.get("severity", "info"),
-                        "message": ev.get("message", ""),
-                        "attrs": orjson.dumps(ev.get("attrs", {})).decode(),
-                        "measured_at": item.measured_at,
-                        "journal_id": item.journal_id,
-                    }
-                )
-    return merged, event_rows
+    marks: dict[str, AgentMarks]
 
 
 class Processor:
@@ -236,6 +101,10 @@ class Processor:
         # One step at a time: run() steps in a worker thread that a cancellation does not stop,
         # and release() must come after that step's commit, not before it.
         self._stepping = threading.Lock()
+
+    def add_consumer(self, consumer: JournalConsumer) -> None:
+        """Feed ``consumer`` too, after the ones given at construction (before the first step)."""
+        self._consumers.append(consumer)
 
     def ensure_cursor(self) -> None:
         """Create the cursor row if the store has none."""
@@ -277,12 +146,12 @@ class Processor:
                 commune_code=row.commune_code,
                 seq=row.seq,
                 measured_at=row.measured_at,
-                data=orjson.loads(zlib.decompress(row.payload)),
+                data=decode_payload(row.payload),
             )
             for row in rows
         ]
-        merged, event_rows = _merge(stored)
-        return _Batch(cursor.position, stored, merged, event_rows)
+        merged, event_rows, marks = merge_entries(stored)
+        return _Batch(cursor.position, stored, merged, event_rows, marks)
 
     def step(self) -> int:
         """Process up to one batch of journal entries; returns how many were processed."""
@@ -352,6 +221,8 @@ class Processor:
             update=["agent_id", "kind", "measured_at", "samples", "facts"],
         )
         insert_ignore(conn, events, batch.event_rows)
+        for agent_id, marks in batch.marks.items():
+            mark_agent(conn, agent_id, marks)
 
     @staticmethod
     def _existing_state(
@@ -388,6 +259,24 @@ class Processor:
             return conn.execute(
                 delete(journal).where(journal.c.id <= position, journal.c.received_at < cutoff)
             ).rowcount
+
+    def lag_seconds(self, now: datetime) -> float:
+        """How long the oldest unprocessed entry has waited (0 when the journal is consumed):
+        the collector is behind, so silence it judges now may be its own."""
+        with self._engine.connect() as conn:
+            position = (
+                conn.execute(
+                    select(cursors.c.position).where(cursors.c.name == CURSOR)
+                ).scalar_one_or_none()
+                or 0
+            )
+            oldest = conn.execute(
+                select(journal.c.received_at)
+                .where(journal.c.id > position)
+                .order_by(journal.c.id)
+                .limit(1)
+            ).scalar_one_or_none()
+        return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
     def lag(self) -> int:
         """Journal entries not processed yet."""

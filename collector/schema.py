@@ -104,6 +104,22 @@ agents = Table(
     Column("last_seen_at", UtcDateTime),
     Column("last_measured_at", UtcDateTime),
     Column("clock_skew_seconds", Float, nullable=False, default=0.0),
+    # When the agent is expected to report: "auto" (a site agent, which polls the commune's
+    # network, always; a counter PC in opening hours), "always" or "opening_hours".
+    Column("schedule", String(20), nullable=False, default="auto", server_default="auto"),
+    # Its goodbye: the measured time and reason (shutdown, reboot, service_stop) of its last clean
+    # stop. Silence after a goodbye is an agent switched off, not a fault.
+    Column("goodbye_at", UtcDateTime),
+    Column("goodbye_reason", String(30)),
+    # When its computer last booted (from the agent_started event's uptime).
+    Column("booted_at", UtcDateTime),
+    # Bumped when an admin moves a device to or from this agent: collectors holding the agent's
+    # devices in memory (the budgets' ledger) read them again.
+    Column("devices_version", Integer, nullable=False, default=0, server_default="0"),
+    # Reports refused past a budget or for a device of another agent: how many, the last one.
+    Column("refusals", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_refusal_at", UtcDateTime),
+    Column("last_refusal", String(500)),
 )
 
 journal = Table(
@@ -145,6 +161,18 @@ device_state = Table(
     Column("facts", Text, nullable=False, default="{}"),
 )
 
+# Which agent a device belongs to: the first that reported it, until an admin moves it
+# (``commune-monitor agents move-device``). Ingest claims new devices here in the journal
+# transaction and refuses another agent's report of an owned device (409 naming it).
+device_owners = Table(
+    "device_owners",
+    metadata,
+    Column("commune_code", String(5), ForeignKey("communes.code"), primary_key=True),
+    Column("device_id", String(128), primary_key=True),
+    Column("agent_id", String(32), ForeignKey("agents.id"), nullable=False, index=True),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
 events = Table(
     "events",
     metadata,
@@ -172,3 +200,18 @@ agent_configs = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
 )
+
+# Who changed what, from the console, the API or the CLI: one line per change (logins, tickets,
+# windows, users, configuration), read by admins.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    # login, login_failed, logout, user_created, ticket_acknowledged, maintenance_created, ...
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+)
+Index("ix_audit_log_at", audit_log.c.at)

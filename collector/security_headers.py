@@ -7,7 +7,7 @@ set itself wins). What it adds, after OWASP's REST and HTTP-headers cheat sheets
   a script or page), ``X-Frame-Options: DENY`` and ``Referrer-Policy: no-referrer``;
 * answers that are not HTML: ``Content-Security-Policy: default-src 'none'; frame-ancestors
   'none'`` (nothing in them may load or be framed). HTML pages keep their own policy: the console
-  sets ``default-src 'self'`` (``web/pages.py``) and the ``/docs`` page loads Swagger UI's files;
+  and the ``/docs`` page (``collector/docs_ui.py``) set ``default-src 'self'``;
 * ``/api/`` answers without a ``Cache-Control``: ``no-store``, because they carry tokens
   (enrolment), tickets and the register, which no shared cache may keep.
 """

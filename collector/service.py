@@ -1,20 +1,22 @@
-"""The collector's parts wired together: store, writer, processor, registry. No globals."""
+"""The collector's own parts wired together: store, writer, processor, registry. No globals.
+
+Features (alerting, the register's metrics, the console) are added by the composition root
+(``province.service``), which extends :class:`CollectorService` with what they need.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 
-from agent.checks.base import Clock, SystemClock
-from alerts.metrics import TicketCollector
-from alerts.notify import OutboxCollector
-from alerts.runtime import Alerting, build_alerting
+from agent.clock import Clock, SystemClock
 from collector.catalogue import MetricInfo, load_catalogue
 from collector.db import WriteGate, make_engine
 from collector.exposition import DeviceExposition, StateCollector
@@ -24,12 +26,12 @@ from collector.metrics import IngestMetrics
 from collector.processor import JournalConsumer, Processor
 from collector.settings import Settings
 from collector.store_errors import StoreProbe, WithoutStore, render_without_store
-from inventory.metrics import InventoryCollector
+from collector.validation_pool import ValidationPool
 
 
 @dataclass
 class CollectorService:
-    """Everything one collector process runs; built by :func:`build_service`."""
+    """Everything one collector process runs; built by :func:`build_collector`."""
 
     settings: Settings
     engine: Engine
@@ -40,8 +42,8 @@ class CollectorService:
     processor: Processor
     catalogue: dict[str, MetricInfo]
     devices: DeviceExposition
+    validation: ValidationPool
     sink: InfluxSink | None = None
-    alerting: Alerting | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def exposition(self, devices: bool = True) -> bytes:
@@ -73,14 +75,13 @@ class CollectorService:
                     name="journal-processor",
                 )
             )
-        # Alert timers run where the journal is processed: one place raises tickets.
-        timers = (
-            self.alerting.running()
-            if self.alerting is not None and self.settings.run_processor
-            else contextlib.nullcontext()
-        )
         try:
-            async with timers:
+            async with contextlib.AsyncExitStack() as stack:
+                if self.settings.run_processor:
+                    for timers in self.timers():
+                        await stack.enter_async_context(timers)
+                for work in self.background():
+                    await stack.enter_async_context(work)
                 yield self
         finally:
             await self.writer.stop()
@@ -92,9 +93,21 @@ class CollectorService:
             self._tasks.clear()
             if self.sink is not None:
                 await asyncio.to_thread(self.sink.stop)
+            await asyncio.to_thread(self.validation.close)
+
+    def timers(self) -> list[AbstractAsyncContextManager[object]]:
+        """Scheduled work of the features, run only where the journal is processed (one place
+        raises tickets); the composition root adds them."""
+        return []
+
+    def background(self) -> list[AbstractAsyncContextManager[object]]:
+        """Scheduled work that serves this process's own reads (figures a scrape serves from the
+        last computation), run in every process whatever its role; the composition root adds
+        them."""
+        return []
 
 
-def build_service(
+def build_collector(
     settings: Settings,
     *,
     clock: Clock | None = None,
@@ -102,7 +115,7 @@ def build_service(
     engine: Engine | None = None,
     consumers: Sequence[JournalConsumer] = (),
 ) -> CollectorService:
-    """Build a collector from settings; tests inject the clock, registry and engine."""
+    """The collector's own parts from settings; tests inject the clock, registry and engine."""
     clock = clock or SystemClock()
     registry = registry or CollectorRegistry()
     engine = engine or make_engine(settings)
@@ -114,29 +127,20 @@ def build_service(
     registry.register(
         WithoutStore(StateCollector(engine, clock, catalogue, settings.heartbeat_seconds), "agents")
     )
-    registry.register(
-        InventoryCollector(engine, clock, journal_days=settings.journal_retention_days)
-    )
     sink = None
-    if settings.influx_url:
+    if settings.influx.url:
         sink = build_sink(
-            url=settings.influx_url,
-            token=settings.influx_token.get_secret_value() if settings.influx_token else "-",
-            org=settings.influx_org,
-            bucket=settings.influx_bucket,
-            backlog_dir=settings.influx_backlog_dir or settings.data_dir / "tsdb-backlog",
-            backlog_max_bytes=settings.influx_backlog_max_bytes,
-            batch_size=settings.influx_batch_size,
-            flush_interval_seconds=settings.influx_flush_interval_seconds,
+            url=settings.influx.url,
+            token=settings.influx.token.get_secret_value() if settings.influx.token else "-",
+            org=settings.influx.org,
+            bucket=settings.influx.bucket,
+            backlog_dir=settings.influx.backlog_dir or settings.data_dir / "tsdb-backlog",
+            backlog_max_bytes=settings.influx.backlog_max_bytes,
+            batch_size=settings.influx.batch_size,
+            flush_interval_seconds=settings.influx.flush_interval_seconds,
             registry=registry,
         )
         consumers = [*consumers, sink]
-    alerting = None
-    if settings.alerts_enabled:
-        alerting = build_alerting(settings, engine, clock)
-        consumers = [*consumers, alerting.engine]
-        registry.register(WithoutStore(TicketCollector(engine), "tickets"))
-        registry.register(WithoutStore(OutboxCollector(engine), "outbox"))
     return CollectorService(
         settings=settings,
         engine=engine,
@@ -156,6 +160,6 @@ def build_service(
         devices=DeviceExposition(
             engine, catalogue, clock=clock, stale_seconds=settings.device_stale_seconds
         ),
+        validation=ValidationPool(settings),
         sink=sink,
-        alerting=alerting,
     )

@@ -1,16 +1,36 @@
-"""The collector's settings: defaults < TOML file < environment (COMMUNE_MONITOR_*) < CLI."""
+"""The collector's settings: defaults < TOML file < environment (COMMUNE_MONITOR_*) < CLI.
+
+Settings are nested by concern (``influx``, ``alerts``, ``smtp``, ``web``, ``http``, ``ingest``,
+``budgets``: ``collector.settings_sections``); every one keeps its flat name
+too, so ``COMMUNE_MONITOR_SMTP_HOST``, ``smtp_host = "..."`` in a TOML file and
+``load_settings(smtp_host=...)`` mean ``smtp.host`` (as does a ``[smtp]`` table with ``host``).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
+)
+
+from collector.settings_sections import (
+    AlertsSettings,
+    BudgetSettings,
+    HttpSettings,
+    InfluxSettings,
+    IngestSettings,
+    SmtpSettings,
+    WebSettings,
+    _Section,
 )
 
 DEFAULT_DATA_DIR = Path("./commune-monitor-data")
@@ -53,6 +73,11 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for admin API calls (agent configs, revocation)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a scraper must send for /metrics (it lists every agent and "
+        "device of the province). Default: none, /metrics is open (keep it on a trusted network).",
     )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted, as sent."
@@ -134,63 +159,45 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="Processed journal entries older than this are pruned."
     )
 
-    influx_url: str | None = Field(
-        default=None,
-        description="InfluxDB 2/3 or VictoriaMetrics URL for history (line protocol, v2 write "
-        "API), e.g. http://127.0.0.1:8428. Default: no time-series sink.",
+    influx: InfluxSettings = Field(
+        default_factory=lambda: InfluxSettings(),
+        description="The time-series sink (history through influxdb-client).",
     )
-    influx_token: SecretStr | None = Field(
-        default=None, description="Token for the time-series database (any value for VM)."
+    alerts: AlertsSettings = Field(
+        default_factory=lambda: AlertsSettings(),
+        description="Alert rules, routing, central systems and their timers.",
     )
-    influx_org: str = Field(default="commune-monitor", description="InfluxDB organisation.")
-    influx_bucket: str = Field(default="commune-monitor", description="InfluxDB bucket.")
-    influx_batch_size: int = Field(
-        default=5000, ge=1, description="Most points sent in one write request."
+    smtp: SmtpSettings = Field(
+        default_factory=lambda: SmtpSettings(), description="The relay for ticket e-mail."
     )
-    influx_flush_interval_seconds: float = Field(
-        default=1.0, gt=0, description="Longest wait before a partial batch is sent."
+    web: WebSettings = Field(default_factory=lambda: WebSettings(), description="The web console.")
+    http: HttpSettings = Field(
+        default_factory=lambda: HttpSettings(), description="Bounds of every HTTP request."
     )
-    influx_backlog_dir: Path | None = Field(
-        default=None,
-        description="Folder of points not yet written. Default: data_dir/tsdb-backlog.",
+    ingest: IngestSettings = Field(
+        default_factory=lambda: IngestSettings(),
+        description="Validation of report batches: inline or in the worker, and its bounds.",
     )
-    influx_backlog_max_bytes: int = Field(
-        default=1024**3,
-        ge=1024,
-        description="Largest backlog on disk (compressed); when full, new points are dropped "
-        "and counted in cm_tsdb_sink_dropped_samples_total.",
+    budgets: BudgetSettings = Field(
+        default_factory=lambda: BudgetSettings(),
+        description="Devices and series one agent and one commune may report.",
     )
 
-    alerts_enabled: bool = Field(
-        default=True, description="Evaluate alert rules and raise tickets (alerts/)."
-    )
-    alerts_rules_file: Path | None = Field(
-        default=None, description="Alert rules YAML. Default: the bundled alerts/rules.yaml."
-    )
-    alerts_routing_file: Path | None = Field(
-        default=None, description="Ticket routing YAML. Default: the bundled alerts/routing.yaml."
-    )
-    alerts_systems_file: Path | None = Field(
-        default=None,
-        description="Central systems YAML (which probe targets belong to which system, for one "
-        "software_outage per system). Default: the bundled alerts/systems.yaml.",
-    )
-    alerts_sweep_seconds: float = Field(
-        default=15.0, gt=0, description="How often silence, hold-down and SLA timers are checked."
-    )
-    alerts_notify_seconds: float = Field(
-        default=10.0, gt=0, description="How often the notification outbox is sent."
-    )
-    smtp_host: str | None = Field(
-        default=None, description="SMTP relay for ticket e-mail. Default: no e-mail."
-    )
-    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP relay port.")
-    smtp_sender: str = Field(
-        default="commune-monitor@localhost", description="From address of ticket e-mail."
-    )
-    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the relay.")
-    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
-    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_flat_names(cls, data: Any) -> Any:
+        return nest_flat_names(data) if isinstance(data, Mapping) else data
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied; flat section names (``smtp_host``) change the
+        section's field, as everywhere else."""
+        if update:
+            nested = nest_flat_names(update)
+            for section in _SECTIONS:
+                if isinstance(nested.get(section), dict):
+                    nested[section] = getattr(self, section).model_copy(update=nested[section])
+            update = nested
+        return super().model_copy(update=update, deep=deep)
 
     @model_validator(mode="after")
     def _windows_consistent(self) -> Settings:
@@ -216,7 +223,83 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # Each source's flat names are nested before the sources are merged, so that a later
+        # source's flat name never beats an earlier one's table (the environment beats the file).
+        return (
+            _Nested(init_settings),
+            env_settings,
+            _FlatEnvironment(settings_cls),
+            _NestedToml(settings_cls),
+        )
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "influx": InfluxSettings,
+    "alerts": AlertsSettings,
+    "smtp": SmtpSettings,
+    "web": WebSettings,
+    "http": HttpSettings,
+    "ingest": IngestSettings,
+    "budgets": BudgetSettings,
+}
+ENV_PREFIX = "COMMUNE_MONITOR_"
+
+
+def nest_flat_names(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"smtp_host": h}`` → ``{"smtp": {"host": h}}`` for every section's fields; other keys
+    (and a section given as a table) are kept, the flat name winning over the table's."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        section, _, name = key.partition("_")
+        model = _SECTIONS.get(section)
+        if model is not None and name in model.model_fields:
+            table = out.setdefault(section, {})
+            if isinstance(table, dict):
+                table[name] = value
+            continue
+        if key in _SECTIONS and isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = {**value, **out[key]}
+        else:
+            out[key] = value
+    return out
+
+
+class _Nested(PydanticBaseSettingsSource):
+    """Another source, its flat section names nested (:func:`nest_flat_names`)."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return nest_flat_names(self._source())
+
+
+class _NestedToml(TomlConfigSettingsSource):
+    """The TOML file, its flat section names nested (:func:`nest_flat_names`)."""
+
+    def __call__(self) -> dict[str, Any]:
+        return nest_flat_names(super().__call__())
+
+
+class _FlatEnvironment(PydanticBaseSettingsSource):
+    """``COMMUNE_MONITOR_<SECTION>_<NAME>`` variables as the section's field (the names the
+    settings had before they were nested; pydantic-settings itself reads only the top level)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for section, model in _SECTIONS.items():
+            for name in model.model_fields:
+                value = os.environ.get(f"{ENV_PREFIX}{section}_{name}".upper())
+                if value is not None:
+                    found.setdefault(section, {})[name] = value
+        return found
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from collector.cli_support import fail
 
 app = typer.Typer(
     help="Grafana dashboards (Vietnamese, with English copies): build JSON, push to Grafana.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 @app.command("build")
@@ -36,12 +33,12 @@ def _read_dir(directory: Path) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            _fail(f"{path}: not a dashboard JSON file ({exc})")
+            fail(f"{path}: not a dashboard JSON file ({exc})")
         if not isinstance(data, dict) or not isinstance(data.get("uid"), str):
-            _fail(f"{path}: field 'uid' is missing")
+            fail(f"{path}: field 'uid' is missing")
         dashboards[data["uid"]] = data
     if not dashboards:
-        _fail(f"{directory}: no *.json dashboards")
+        fail(f"{directory}: no *.json dashboards")
     return dashboards
 
 
@@ -76,9 +73,9 @@ def push(
         with connect(url, token) as api:
             result = push_all(api, dashboards, datasource_url)
     except GrafanaException as exc:
-        _fail(f"Grafana at {url} answered {exc.status_code}: {exc.message}")
+        fail(f"Grafana at {url} answered {exc.status_code}: {exc.message}")
     except niquests.exceptions.RequestException as exc:
-        _fail(f"cannot reach Grafana at {url}: {exc}")
+        fail(f"cannot reach Grafana at {url}: {exc}")
     for label, names in (
         ("created", result.created),
         ("updated", result.updated),

@@ -1,6 +1,6 @@
 """HTTP routes of the asset register for finance: import, assets, ranking, plan, exports.
 
-Mounted by ``collector.api.create_app`` under ``/api/v1/inventory``; every route needs the admin
+Mounted by ``province.app.create_app`` under ``/api/v1/inventory``; every route needs the admin
 token (the collector's own ``require_admin`` dependency is passed in). Routes parse, call one
 function of ``inventory.reports`` or ``inventory.store`` in a worker thread, and map the
 inventory's exceptions to 4xx answers: a rejected register is a 422 whose ``issues`` list every
@@ -10,6 +10,7 @@ bad cell by sheet, row and column, and nothing is stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -20,7 +21,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from agent.checks.base import Clock
+from agent.clock import Clock
+from agent.vntime import local_date
 from inventory.errors import (
     AssetNotFound,
     InventoryError,
@@ -28,8 +30,11 @@ from inventory.errors import (
     RegisterConflict,
     RegisterFileError,
     RegisterRejected,
+    RegisterTooLarge,
 )
 from inventory.models import Asset, AssetKind, AssetStatus
+from inventory.money import Budget
+from inventory.os_support import OsPlan
 from inventory.plan import Plan
 from inventory.priority import PriorityScore
 from inventory.reconcile import Reconciliation
@@ -45,16 +50,15 @@ from inventory.reports import (
     plan_export,
     ranking,
     report_sheets,
+    unsupported_os_plan,
 )
-from inventory.store import ImportMode, import_register, list_assets, local_date
+from inventory.store import ImportMode, import_register, list_assets
 from inventory.tables import Lang
 from inventory.wear import WearSchedule
 
 PREFIX = "/api/v1/inventory"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
-# Budgets up to a million billion đồng; anything larger is a typing slip, not a plan.
-MAX_BUDGET_VND = 10**15
 
 
 class IssueOut(BaseModel):
@@ -70,11 +74,16 @@ class IssueOut(BaseModel):
 
 
 class InventoryErrorBody(BaseModel):
-    """A 4xx answer of the inventory routes: what is wrong, which field, and every bad cell."""
+    """A 4xx answer of the inventory routes: what is wrong, which field, and every bad cell.
+
+    A file beyond an import bound (413) also names the bound and its value.
+    """
 
     detail: str
     field: str | None = None
     issues: list[IssueOut] = Field(default_factory=list)
+    bound: str | None = Field(default=None, description="The import bound exceeded, if any.")
+    limit: int | None = Field(default=None, description="That bound's value.")
 
 
 class ImportOut(BaseModel):
@@ -142,12 +151,20 @@ class ReconciliationOut(BaseModel):
     unrecorded: list[SeenOut]
 
 
-class UploadTooLarge(InventoryError):
+class UploadTooLarge(RegisterTooLarge):
     """The uploaded file is larger than the collector accepts (``max_body_bytes``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "max_body_bytes",
+            limit,
+            reason_en=f"the upload is larger than {limit:,} bytes; split the register",
+            reason_vi=f"tệp lớn hơn {limit} byte; hãy chia sổ tài sản",
+        )
 
 
 _STATUS: tuple[tuple[type[InventoryError], int, str | None], ...] = (
-    (UploadTooLarge, 413, "file"),
+    (RegisterTooLarge, 413, "file"),
     (RegisterRejected, 422, "file"),
     (RegisterFileError, 400, "file"),
     (RegisterConflict, 409, "file"),
@@ -180,6 +197,8 @@ def error_response(exc: InventoryError) -> JSONResponse:
             for i in exc.issues
         ]
     body = InventoryErrorBody(detail=str(exc), field=field, issues=issues)
+    if isinstance(exc, RegisterTooLarge):
+        body.bound, body.limit = exc.bound, exc.limit
     return JSONResponse(body.model_dump(), status_code=status)
 
 
@@ -213,9 +232,7 @@ async def _read_upload(file: UploadFile, limit: int) -> bytes:
     while chunk := await file.read(1024 * 1024):
         size += len(chunk)
         if size > limit:
-            raise UploadTooLarge(
-                f"file: larger than {limit} bytes (tệp lớn hơn {limit} byte); split the register"
-            )
+            raise UploadTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -252,6 +269,16 @@ def _reconciliation_out(result: Reconciliation, lang: Lang) -> ReconciliationOut
 LangQuery = Annotated[Lang, Query(description="Language of headers and reasons: vi or en.")]
 
 
+@dataclass(frozen=True)
+class _Inventory:
+    """What every route of one router works on."""
+
+    engine: Engine
+    clock: Clock
+    config: InventoryConfig
+    max_upload_bytes: int
+
+
 def inventory_router(
     engine: Engine,
     clock: Clock,
@@ -273,7 +300,22 @@ def inventory_router(
         route_class=_InventoryRoute,
         responses={code: {"model": InventoryErrorBody} for code in (400, 401, 404, 409, 413, 422)},
     )
+    inventory = _Inventory(engine, clock, cfg, max_upload_bytes)
+    for add_route in (
+        _add_upload,
+        _add_assets,
+        _add_asset_detail,
+        _add_ranking,
+        _add_plan,
+        _add_unsupported_os,
+        _add_reconciliation,
+        _add_export,
+    ):
+        add_route(router, inventory)
+    return router
 
+
+def _add_upload(router: APIRouter, inv: _Inventory) -> None:
     @router.post("/register", status_code=201, response_model=ImportOut)
     async def upload_register(
         file: Annotated[UploadFile, File(description="The register, .xlsx or .csv (UTF-8).")],
@@ -283,15 +325,16 @@ def inventory_router(
         ] = ImportMode.APPEND,
     ) -> ImportOut:
         """Import a register all or nothing; a bad row → 422 listing every bad cell."""
-        data = await _read_upload(file, max_upload_bytes)
+        data = await _read_upload(file, inv.max_upload_bytes)
         result = await run_in_threadpool(
             lambda: import_register(
-                engine,
+                inv.engine,
                 data,
                 filename=file.filename or "register",
-                now=clock.now(),
+                now=inv.clock.now(),
                 mode=mode,
-                tables=cfg.tables,
+                tables=inv.config.tables,
+                actor="admin",  # the register API takes the admin token only
             )
         )
         return ImportOut(
@@ -302,6 +345,8 @@ def inventory_router(
             mode=result.mode,
         )
 
+
+def _add_assets(router: APIRouter, inv: _Inventory) -> None:
     @router.get("/assets", response_model=list[AssetOut])
     async def get_assets(
         commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
@@ -311,7 +356,7 @@ def inventory_router(
         """Register lines, by tag, optionally of one commune, kind or status."""
         assets = await run_in_threadpool(
             lambda: list_assets(
-                engine,
+                inv.engine,
                 commune_code=commune_code,
                 kinds=[kind] if kind else None,
                 statuses=[status] if status else None,
@@ -319,11 +364,13 @@ def inventory_router(
         )
         return [AssetOut(asset=a, is_fixed_asset=a.is_fixed_asset) for a in assets]
 
+
+def _add_asset_detail(router: APIRouter, inv: _Inventory) -> None:
     @router.get("/assets/{asset_tag}", response_model=AssetDetailOut)
     async def get_asset_detail(asset_tag: str) -> AssetDetailOut:
         """One asset: its register line, wear per fiscal year, priority with every term."""
         detail = await run_in_threadpool(
-            lambda: asset_detail(engine, cfg, asset_tag, now=clock.now())
+            lambda: asset_detail(inv.engine, inv.config, asset_tag, now=inv.clock.now())
         )
         score = detail.score
         return AssetDetailOut(
@@ -335,6 +382,8 @@ def inventory_router(
             reasons_en=score.reasons("en") if score else [],
         )
 
+
+def _add_ranking(router: APIRouter, inv: _Inventory) -> None:
     @router.get("/ranking", response_model=list[RankedOut])
     async def get_ranking(
         lang: LangQuery = "vi",
@@ -343,23 +392,23 @@ def inventory_router(
     ) -> list[RankedOut]:
         """Upgrade priority of the assets still held, highest first, each term explained."""
         scores = await run_in_threadpool(
-            lambda: ranking(engine, cfg, now=clock.now(), commune_code=commune_code)
+            lambda: ranking(inv.engine, inv.config, now=inv.clock.now(), commune_code=commune_code)
         )
         return [
             RankedOut(rank=rank, score=score, reasons=score.reasons(lang))
             for rank, score in enumerate(scores[:limit], start=1)
         ]
 
+
+def _add_plan(router: APIRouter, inv: _Inventory) -> None:
     @router.get(
         "/plan",
         response_model=Plan,
         responses={200: {"content": {XLSX_TYPE: {}, "text/csv": {}}}},
     )
     async def get_plan(
-        budget: Annotated[
-            int,
-            Query(ge=0, le=MAX_BUDGET_VND, description="Budget in whole VND, e.g. 500000000."),
-        ],
+        # Bounds from inventory.money, the one home of VND (1 đ to 10^15 đ).
+        budget: Annotated[Budget, Query(description="Budget in whole VND, e.g. 500000000.")],
         min_score: Annotated[
             float | None, Query(ge=0, le=100, description="Score threshold (default 30).")
         ] = None,
@@ -370,24 +419,42 @@ def inventory_router(
         lang: LangQuery = "vi",
     ) -> Response | Plan:
         """The replacements that maximise total priority within the budget, coverage first."""
-        now = clock.now()
+        now = inv.clock.now()
         plan = await run_in_threadpool(
-            lambda: budget_plan(engine, cfg, budget, now=now, min_score=min_score)
+            lambda: budget_plan(inv.engine, inv.config, budget, now=now, min_score=min_score)
         )
         if format is None:
             return plan
         data = await run_in_threadpool(plan_export, plan, format, lang=lang)
         return _download(data, format, f"ke-hoach-thay-the-{plan.as_of.isoformat()}")
 
+
+def _add_unsupported_os(router: APIRouter, inv: _Inventory) -> None:
+    @router.get("/unsupported-os", response_model=OsPlan)
+    async def get_unsupported_os(
+        commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    ) -> OsPlan:
+        """PCs whose operating system is out of support: how many, and the cost of updating,
+        upgrading or replacing them (issue 23), each PC with its action and reason."""
+        return await run_in_threadpool(
+            lambda: unsupported_os_plan(
+                inv.engine, inv.config, now=inv.clock.now(), commune_code=commune_code
+            )
+        )
+
+
+def _add_reconciliation(router: APIRouter, inv: _Inventory) -> None:
     @router.get("/reconciliation", response_model=ReconciliationOut)
     async def get_reconciliation(
         lang: LangQuery = "vi",
         commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     ) -> ReconciliationOut:
         """Register vs network: matched, mismatched, missing, unrecorded."""
-        evidence = await run_in_threadpool(gather, engine, clock.now(), commune_code)
+        evidence = await run_in_threadpool(gather, inv.engine, inv.clock.now(), commune_code)
         return _reconciliation_out(evidence.reconciliation, lang)
 
+
+def _add_export(router: APIRouter, inv: _Inventory) -> None:
     @router.get(
         "/export/{report}",
         response_class=Response,
@@ -401,12 +468,10 @@ def inventory_router(
         lang: LangQuery = "vi",
     ) -> Response:
         """Download the register, wear, ranking or reconciliation as XLSX or CSV."""
-        now = clock.now()
+        now = inv.clock.now()
         sheets = await run_in_threadpool(
-            lambda: report_sheets(engine, cfg, report, now=now, lang=lang)
+            lambda: report_sheets(inv.engine, inv.config, report, now=now, lang=lang)
         )
         data = await run_in_threadpool(export_bytes, sheets, format, lang=lang)
         day: date = local_date(now)
         return _download(data, format, f"{report.value}-{day.isoformat()}")
-
-    return router

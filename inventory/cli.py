@@ -1,6 +1,6 @@
 """``commune-monitor inventory …``: the asset register, ranking, budget plan and reconciliation.
 
-Registered by ``collector.cli`` as a sub-app, so the global options (``--database-url``,
+Registered by ``province.cli`` as a sub-app, so the global options (``--database-url``,
 ``--config``, ``--data-dir``) choose the store. Output is Vietnamese first with English beside it;
 files are written only where ``--out`` says.
 """
@@ -8,38 +8,40 @@ files are written only where ``--out`` says.
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, Protocol
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
-from agent.checks.base import SystemClock
-from collector.db import make_engine
-from collector.settings import Settings, load_settings
+from agent.clock import SystemClock
+from agent.vntime import local_date
+from collector.cli_support import cli_actor, fail, settings_of, store
+from inventory import money
 from inventory.errors import InventoryError, RegisterRejected
-from inventory.fmt import vnd_en, vnd_vi
+from inventory.exports import priority_sheet, reconciliation_sheets
 from inventory.models import KIND_LABELS
+from inventory.money import vnd_en, vnd_vi
+from inventory.os_support import ACTION_TEXT, OsPlan
 from inventory.plan import METHOD_TEXT
-from inventory.reconcile import reconciliation_sheets, summary_counts
+from inventory.reconcile import reconcile_store, summary_counts
+from inventory.register_reader import source_bytes
 from inventory.reports import (
     ExportFormat,
     InventoryConfig,
     Report,
     budget_plan,
     export_bytes,
-    gather,
     plan_export,
-    ranking,
+    ranked,
     report_sheets,
+    unsupported_os_plan,
 )
-from inventory.store import ImportMode, import_register, local_date
-from inventory.tables import Lang, to_xlsx
+from inventory.rollups_cli import app as rollups_app
+from inventory.store import ImportMode, import_register
+from inventory.tables import Lang
 
 app = typer.Typer(
     help="Sổ tài sản, hao mòn, thứ tự ưu tiên và kế hoạch thay thế theo ngân sách "
@@ -49,37 +51,14 @@ app = typer.Typer(
     "e.g. 'commune-monitor --database-url postgresql+psycopg://… inventory plan …'.",
     no_args_is_help=True,
 )
+app.add_typer(rollups_app, name="rollups")
 
 _MAX_ISSUES_SHOWN = 50
 
 
-class _SettingsSource(Protocol):
-    """What ``collector.cli`` puts in the context: settings built from the global options."""
-
-    def settings(self, **more: object) -> Settings: ...
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
-@contextlib.contextmanager
-def _store(ctx: typer.Context) -> Iterator[Engine]:
-    source: _SettingsSource | None = ctx.obj
-    settings = source.settings() if source is not None else load_settings()
-    engine = make_engine(settings)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def _config(ctx: typer.Context) -> InventoryConfig:
     """The data tables, with saturation read over the journal the collector keeps."""
-    source: _SettingsSource | None = ctx.obj
-    settings = source.settings() if source is not None else load_settings()
-    return InventoryConfig(journal_days=settings.journal_retention_days)
+    return InventoryConfig(journal_days=settings_of(ctx).journal_retention_days)
 
 
 def _console() -> Console:
@@ -88,16 +67,13 @@ def _console() -> Console:
 
 
 def parse_budget(text: str) -> int:
-    """``'2.000.000.000'``, ``'2,000,000,000 đ'`` or ``'2000000000'`` → whole VND."""
-    cleaned = re.sub(r"\s*(vnđ|vnd|đồng|đ)\.?$", "", text.strip(), flags=re.IGNORECASE)
-    digits = re.sub(r"[.,_  ]", "", cleaned)
-    if not digits.isdigit():
+    """``'2.000.000.000'``, ``'2,000,000,000 đ'`` or ``'2000000000'`` → whole VND, in bounds."""
+    try:
+        return money.parse_budget(text)
+    except money.MoneyError as exc:
         raise typer.BadParameter(
-            f"{text!r} is not a whole amount of VND, e.g. 2000000000 or 2.000.000.000 "
-            "(ngân sách phải là số đồng nguyên)",
-            param_hint="--budget",
-        )
-    return int(digits)
+            f"{text!r}: {exc.reason_en} ({exc.reason_vi})", param_hint="--budget"
+        ) from None
 
 
 def parse_day(text: str | None) -> date | None:
@@ -117,7 +93,7 @@ def _write(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        _fail(f"--out {path}: {exc.strerror or exc}")
+        fail(f"--out {path}: {exc.strerror or exc}")
 
 
 def _format_of(path: Path) -> ExportFormat:
@@ -125,7 +101,7 @@ def _format_of(path: Path) -> ExportFormat:
     try:
         return ExportFormat(suffix)
     except ValueError:
-        _fail(f"--out {path}: the file name must end in .xlsx or .csv")
+        fail(f"--out {path}: the file name must end in .xlsx or .csv")
 
 
 LangOption = Annotated[
@@ -141,7 +117,7 @@ def _lang(value: str) -> Lang:
         return "vi"
     if value == "en":
         return "en"
-    _fail(f"--lang {value!r}: use vi or en")
+    fail(f"--lang {value!r}: use vi or en")
 
 
 @app.command("import")
@@ -174,13 +150,14 @@ def import_file(
     console = _console()
     mode = ImportMode.REPLACE if replace else ImportMode.APPEND
     try:
-        with _store(ctx) as engine, console.status("Đang nhập sổ tài sản (importing)…"):
+        with store(ctx) as engine, console.status("Đang nhập sổ tài sản (importing)…"):
             result = import_register(
                 engine,
-                file.read_bytes(),
+                source_bytes(file),
                 filename=file.name,
                 now=SystemClock().now(),
                 mode=mode,
+                actor=cli_actor(),
             )
     except RegisterRejected as exc:
         table = Table(title=f"Không nhập được {file.name}: {len(exc.issues)} lỗi (rejected)")
@@ -197,9 +174,9 @@ def import_file(
         console.print(table)
         if len(exc.issues) > _MAX_ISSUES_SHOWN:
             console.print(f"… and {len(exc.issues) - _MAX_ISSUES_SHOWN} more")
-        _fail("nothing was imported (chưa nhập gì); fix the rows above and import again")
+        fail("nothing was imported (chưa nhập gì); fix the rows above and import again")
     except (InventoryError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(
         f"Đã nhập {result.assets} tài sản từ {result.filename} "
         f"(imported {result.assets} assets, import #{result.import_id}, mode {result.mode.value})"
@@ -228,12 +205,13 @@ def show_ranking(
     day = parse_day(as_of)
     config = _config(ctx)
     try:
-        with _store(ctx) as engine:
-            scores = ranking(
+        with store(ctx) as engine:
+            result = ranked(
                 engine, config, now=SystemClock().now(), as_of=day, commune_code=commune
             )
     except InventoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
+    scores = result.scores
     table = Table(title="Thứ tự ưu tiên thay thế (upgrade priority)")
     for header in ("#", "Mã tài sản", "Xã", "Loại", "Điểm", "Tuổi/đời", "Lý do chính"):
         table.add_column(header, overflow="fold")
@@ -249,9 +227,9 @@ def show_ranking(
             "; ".join(score.reasons(language, limit=2)),
         )
     _console().print(table)
+    if result.measurements is not None:
+        _console().print(result.measurements.note(language))
     if out is not None:
-        from inventory.priority import priority_sheet
-
         fmt = _format_of(out)
         _write(out, export_bytes([priority_sheet(scores, lang=language)], fmt, lang=language))
         typer.echo(f"written {out}")
@@ -295,12 +273,12 @@ def plan_command(
     day = parse_day(as_of)
     config = _config(ctx)
     try:
-        with _store(ctx) as engine:
-            plan = budget_plan(
-                engine, config, amount, now=SystemClock().now(), as_of=day, min_score=min_score
-            )
+        with store(ctx) as engine:
+            now = SystemClock().now()
+            plan = budget_plan(engine, config, amount, now=now, as_of=day, min_score=min_score)
+            os_plan = unsupported_os_plan(engine, config, now=now, as_of=day)
     except InventoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     vi = language == "vi"
     table = Table(title=f"Kế hoạch thay thế ngày {plan.as_of.strftime('%d/%m/%Y')} (plan)")
     for header in ("Xã", "Số thiết bị", "Chi phí", "Yêu cầu chưa đạt"):
@@ -329,10 +307,74 @@ def plan_command(
     unmet = [c for c in plan.coverage if not c.met]
     for result in unmet:
         console.print(result.note_vi if vi else result.note_en, style="yellow")
+    if plan.measurements is not None:
+        console.print(plan.measurements.note(language))
+    console.print(os_summary(os_plan, language))
     if out is not None:
         fmt = _format_of(out)
         _write(out, plan_export(plan, fmt, lang=language))
         typer.echo(f"written {out}")
+
+
+def os_summary(plan: OsPlan, lang: Lang) -> str:
+    """One line for finance: PCs out of support, to replace and to upgrade, and the cost."""
+    money = vnd_vi if lang == "vi" else vnd_en
+    return (
+        f"Hệ điều hành hết hỗ trợ (unsupported OS): {plan.unsupported}/{plan.pcs_known} máy; "
+        f"thay mới (replace) {plan.replace} máy, {money(plan.replace_cost)}; "
+        f"nâng cấp/cập nhật (upgrade) {plan.upgrade} máy, {money(plan.upgrade_cost)}; "
+        f"tổng (total) {money(plan.total_cost)}; sắp hết hỗ trợ trong 12 tháng (ending within "
+        f"a year) {plan.ending_soon} máy."
+    )
+
+
+@app.command("unsupported-os")
+def unsupported_os_command(
+    ctx: typer.Context,
+    commune: Annotated[
+        str | None, typer.Option(help="Only this commune code (5 digits). Default: all.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Judge support at this date (2026-12-31). Default: today (VN)."),
+    ] = None,
+    lang: LangOption = "vi",
+) -> None:
+    """Máy tính dùng hệ điều hành hết hỗ trợ (PCs whose OS is out of support, cost to fix).
+
+    End-of-support dates come from inventory/os_support.yaml (Microsoft's lifecycle pages). Each
+    PC is updated (a newer Windows 11 release), upgraded to Windows 11 (if its processor and
+    memory allow) or replaced (older Windows, or past its useful life in the register).
+    """
+    language = _lang(lang)
+    day = parse_day(as_of)
+    config = _config(ctx)
+    try:
+        with store(ctx) as engine:
+            plan = unsupported_os_plan(
+                engine, config, now=SystemClock().now(), as_of=day, commune_code=commune
+            )
+    except InventoryError as exc:
+        fail(str(exc))
+    vi = language == "vi"
+    money = vnd_vi if vi else vnd_en
+    table = Table(title=f"Hệ điều hành hết hỗ trợ ngày {plan.as_of.strftime('%d/%m/%Y')}")
+    headers = ("Xã", "Máy", "Mã tài sản", "Hệ điều hành", "Hết hỗ trợ", "Việc cần làm", "Chi phí")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for line in plan.lines:
+        table.add_row(
+            line.commune_code,
+            line.device_id,
+            line.asset_tag or "-",
+            line.os,
+            line.end_of_support.strftime("%d/%m/%Y"),
+            ACTION_TEXT[line.action][0 if vi else 1],
+            money(line.cost_vnd),
+        )
+    console = _console()
+    console.print(table)
+    console.print(os_summary(plan, language))
 
 
 @app.command("reconcile")
@@ -356,9 +398,10 @@ def reconcile_command(
     """
     language = _lang(lang)
     if out is not None and _format_of(out) is not ExportFormat.XLSX:
-        _fail(f"--out {out}: the reconciliation has three sheets; use a .xlsx file")
-    with _store(ctx) as engine:
-        result = gather(engine, SystemClock().now(), commune).reconciliation
+        fail(f"--out {out}: the reconciliation has three sheets; use a .xlsx file")
+    with store(ctx) as engine:
+        # Matching only: no measured signals to read.
+        result = reconcile_store(engine, commune)
     console = _console()
     counts = Table(title="Đối chiếu sổ tài sản với thiết bị phát hiện (reconciliation)")
     counts.add_column("Nhóm (part)")
@@ -379,7 +422,8 @@ def reconcile_command(
             f"{device.kind} {device.model} {device.serial or ''}".rstrip()
         )
     if out is not None:
-        _write(out, to_xlsx(reconciliation_sheets(result, lang=language), lang=language))
+        sheets = reconciliation_sheets(result, lang=language)
+        _write(out, export_bytes(sheets, ExportFormat.XLSX, lang=language))
         typer.echo(f"written {out}")
 
 
@@ -398,11 +442,11 @@ def export_command(
     config = _config(ctx)
     now = SystemClock().now()
     try:
-        with _store(ctx) as engine:
+        with store(ctx) as engine:
             data = export_bytes(
                 report_sheets(engine, config, report, now=now, lang=language), fmt, lang=language
             )
     except InventoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _write(out, data)
     typer.echo(f"written {out} ({report.value}, {local_date(now).isoformat()})")

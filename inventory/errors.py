@@ -5,21 +5,41 @@ InventoryError
 │   │                      carries the file, the key path and the field
 │   └── OverrideOutOfRange a province override moves a wear rate by more than ±20 % (Art. 13.1a)
 ├── RegisterFileError      an import file cannot be read at all (not CSV/XLSX, no header row)
+│   └── RegisterTooLarge   it exceeds an import bound (rows, columns, cell length, size); names it
 ├── RegisterRejected       an import has bad rows; carries every ImportIssue (nothing is imported)
 ├── RegisterConflict       a concurrent import stored the same tag or serial first
 ├── AssetNotFound          no asset with this tag in the stored register
 ├── WearError              a wear schedule cannot be computed (no rule set for a year, bad class)
-└── PlanError              a budget plan cannot be built (negative budget, no price for a kind)
+├── PlanError              a budget plan cannot be built (negative budget, no price for a kind)
+└── RollupError            a rebuild of the daily rollups was asked for an impossible span
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Literal
 
-if TYPE_CHECKING:
-    from inventory.register_io import ImportIssue
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem of an import: where it is and why, in Vietnamese and English."""
+
+    sheet: str
+    row: int
+    column: str
+    code: str
+    reason_vi: str
+    reason_en: str
+    value: str = ""
+
+    def describe(self, lang: Literal["vi", "en"] = "en") -> str:
+        """``sheet 'X' row 5, column 'Mã xã': reason (value '123')``."""
+        reason = self.reason_vi if lang == "vi" else self.reason_en
+        column = f", column {self.column!r}" if self.column else ""
+        value = f" (value {self.value!r})" if self.value else ""
+        return f"sheet {self.sheet!r} row {self.row}{column}: {reason}{value}"
 
 
 class InventoryError(Exception):
@@ -74,6 +94,42 @@ class RegisterFileError(InventoryError):
     """An import file cannot be read at all (wrong format, not UTF-8, no header row)."""
 
 
+class RegisterTooLarge(RegisterFileError):
+    """An import file exceeds one of the reader's bounds; nothing of it was kept.
+
+    ``bound`` is the name of the bound (``max_rows``, ``max_columns``, ``max_cell_chars``,
+    ``max_bytes``, ...) and ``limit`` its value; ``sheet``, ``row`` and ``column`` say where, when
+    the reader got that far (a size found in the ZIP directory has no row).
+    """
+
+    def __init__(
+        self,
+        bound: str,
+        limit: int,
+        *,
+        reason_en: str,
+        reason_vi: str,
+        sheet: str = "",
+        row: int | None = None,
+        column: str = "",
+    ) -> None:
+        place = f"sheet {sheet!r}" if sheet else "file"
+        if row is not None:
+            place += f" row {row}"
+        if column:
+            place += f", column {column}"
+        super().__init__(
+            f"{place}: {reason_en}; bound {bound} = {limit:,} ({reason_vi}); nothing was imported"
+        )
+        self.bound = bound
+        self.limit = limit
+        self.reason_en = reason_en
+        self.reason_vi = reason_vi
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+
+
 class RegisterRejected(InventoryError):
     """An import has bad rows; ``issues`` lists every one and nothing was imported."""
 
@@ -106,3 +162,12 @@ class WearError(InventoryError):
 
 class PlanError(InventoryError):
     """A budget plan cannot be built from these inputs."""
+
+
+class RollupError(InventoryError):
+    """A rebuild of the daily rollups cannot run as asked; ``field`` and ``value`` say why."""
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        super().__init__(f"{field} {value!r}: {allowed}")
+        self.field = field
+        self.value = value

@@ -3,31 +3,46 @@
 The register lives in the state store, not in the time-series database; these few gauges bring
 a summary of it to both history paths (Prometheus scraping /metrics, or VictoriaMetrics scraping
 it beside the sink: docs/history.md). Computing them reads the register, the device state and the
-journal's saturation window (seconds at province scale, see benchmarks/upgrade_plan.py), and the
-register changes rarely, so the figures are cached and recomputed at most every
-``refresh_seconds``.
+daily rollups, and scores and plans the whole register (about a second at province scale, see
+benchmarks/upgrade_plan.py; it was 9–37 s when saturation came from the journal). So a scrape
+never computes them (issue 22: Prometheus gives up after 10 s and every metric of the province
+would get a gap): a timer of the service (:meth:`InventoryCollector.running`) recomputes them
+every ``refresh_seconds``, and a scrape serves the last result.
+
+Where the service runs it, the computation runs in a worker process (``isolated``), not a thread:
+scoring 5,000 assets is pure Python holding the GIL, and a scrape overlapping it in the same
+process took twice as long (0.45 → 1.0 s measured); in its own process it only competes for a
+core. The worker is spawned on the first pass and recycled every :data:`_PASSES_PER_WORKER`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
+import multiprocessing
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.pool import NullPool
 
-from agent.checks.base import Clock
+from agent.clock import Clock
+from agent.vntime import local_date
 from collector.schema import communes
 from inventory.plan import plan_candidates
 from inventory.priority import age_years, score_assets
-from inventory.reports import InventoryConfig, gather
-from inventory.store import local_date
+from inventory.reports import InventoryConfig, evidence_of
+from inventory.timers import periodic
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +55,8 @@ AGE_BANDS: tuple[tuple[float, str], ...] = (
     (math.inf, "7+"),
 )
 DEFAULT_REFRESH_SECONDS = 300.0
+# An hour of passes at the default period, then a fresh worker: its heap goes back to the system.
+_PASSES_PER_WORKER = 12
 
 Place = tuple[str, str, str]  # province, commune_code, kind
 
@@ -61,12 +78,11 @@ class FleetSummary:
     seconds: float
 
 
-def summarise(engine: Engine, config: InventoryConfig, clock: Clock) -> FleetSummary:
+def summarise(engine: Engine, config: InventoryConfig, now: datetime) -> FleetSummary:
     """Count the held assets by age band, those past their life and the plan's candidates."""
     started = time.perf_counter()
-    now = clock.now()
     day = local_date(now)
-    evidence = gather(engine, now, journal_days=config.journal_days)
+    evidence = evidence_of(engine, config, now)
     scores = score_assets(
         evidence.assets,
         config.tables,
@@ -102,8 +118,32 @@ def summarise(engine: Engine, config: InventoryConfig, clock: Clock) -> FleetSum
     )
 
 
+def _summarise_in_worker(url: str, config: InventoryConfig, now: datetime) -> FleetSummary:
+    """:func:`summarise` in the worker process, on its own engine for the store at ``url``."""
+    # Read only, one pass every few minutes: no pool to keep, and SQLite's WAL lets it read
+    # while the collector writes (the timeout covers a checkpoint).
+    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        return summarise(engine, config, now)
+    finally:
+        engine.dispose()
+
+
+def _shareable_url(engine: Engine) -> str | None:
+    """The URL another process opens the same store with; None for an in-memory SQLite."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
+    return engine.url.render_as_string(hide_password=False)
+
+
 class InventoryCollector(Collector):
-    """Serves the cached :class:`FleetSummary`, recomputed when older than ``refresh_seconds``."""
+    """Serves the last :class:`FleetSummary`; :meth:`running` recomputes it in the background
+    every ``refresh_seconds`` from the first scrape on (a process nobody scrapes, such as
+    ``commune-monitor process``, never computes them). A scrape never computes: before the first
+    computation ends, the families are absent. ``isolated``: compute in a worker process (the
+    service's choice, see the module's docstring) rather than in the calling thread; a store in
+    memory is always computed in the thread. :meth:`close` stops the worker."""
 
     def __init__(
         self,
@@ -113,45 +153,109 @@ class InventoryCollector(Collector):
         *,
         journal_days: float | None = None,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        isolated: bool = False,
     ) -> None:
         self._engine = engine
+        self._url = _shareable_url(engine) if isolated else None
+        self._worker: ProcessPoolExecutor | None = None
         self._clock = clock
         self._config = config or InventoryConfig()
         if journal_days is not None:
-            # The saturation window the ranking reads: the collector's journal retention.
+            # The fallback saturation window (no rollups yet): the collector's journal retention.
             self._config = replace(self._config, journal_days=journal_days)
-        self._refresh = refresh_seconds
-        self._lock = threading.Lock()
-        self._summary: FleetSummary | None = None
-        self._attempted: float | None = None  # clock.monotonic() of the last computation
+        self.refresh_seconds = refresh_seconds
+        self._computing = threading.Lock()
+        # Built once per computation, swapped in whole: a scrape only formats them.
         self._families: tuple[FleetSummary, list[Metric]] | None = None
+        self.refreshed = asyncio.Event()  # set after each computation of running()
+        self._scraped = False
+        self._on_first_scrape: Callable[[], None] | None = None
 
     def describe(self) -> list[Metric]:
-        # Returning nothing keeps registration from computing the summary.
+        # Returning nothing keeps registration from looking at the figures.
         return []
 
     def summary(self) -> FleetSummary | None:
-        """The figures, recomputed first if due; the last good ones if the computation fails."""
-        with self._lock:  # concurrent scrapes wait for one computation instead of repeating it
-            mono = self._clock.monotonic()
-            if self._attempted is None or mono - self._attempted >= self._refresh:
-                self._attempted = mono
-                try:
-                    self._summary = summarise(self._engine, self._config, self._clock)
-                except Exception:
-                    # A store outage or a bad register line must not take /metrics down: the
-                    # last figures stay, their timestamp shows their age; retried when due.
-                    log.exception("inventory summary failed; keeping the last figures")
-            return self._summary
+        """The last figures computed, if any."""
+        current = self._families
+        return current[0] if current is not None else None
+
+    def refresh(self) -> FleetSummary | None:
+        """Compute the figures now; if that fails, keep the last ones (their timestamp shows
+        their age) and return them."""
+        with self._computing:  # one computation at a time, whoever asks
+            try:
+                summary = self._compute(self._clock.now())
+            except Exception:
+                # A store outage or a bad register line must not take /metrics down: the last
+                # figures stay, retried at the next refresh.
+                log.exception("inventory summary failed; keeping the last figures")
+                return self.summary()
+            self._families = (summary, families(summary))
+            return summary
+
+    def _compute(self, now: datetime) -> FleetSummary:
+        if self._url is None:
+            return summarise(self._engine, self._config, now)
+        if self._worker is None:
+            # spawn: the collector runs threads (the store's pool, the processor), which a fork
+            # would copy mid-lock.
+            self._worker = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=_PASSES_PER_WORKER,
+            )
+        try:
+            # This thread waits without the GIL: the scrapes of this process run meanwhile.
+            return self._worker.submit(_summarise_in_worker, self._url, self._config, now).result()
+        except BrokenProcessPool:
+            # The worker died (killed for memory?): a new one at the next pass.
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the worker process, if one runs (the next pass starts another)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True, cancel_futures=True)
 
     def collect(self) -> Iterator[Metric]:
-        summary = self.summary()
-        if summary is None:
-            return
-        # Built once per computation: a scrape then only formats them.
-        if self._families is None or self._families[0] is not summary:
-            self._families = (summary, families(summary))
-        yield from self._families[1]
+        if not self._scraped:
+            self._scraped = True
+            if self._on_first_scrape is not None:
+                self._on_first_scrape()
+        current = self._families
+        if current is not None:
+            yield from current[1]
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[InventoryCollector]:
+        """Compute the figures from the first scrape on (at once if one came already), then
+        every ``refresh_seconds``, for the block."""
+        self.refreshed = asyncio.Event()
+        scraped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            # Scrapes run in worker threads: the event is set on the loop's own thread.
+            loop.call_soon_threadsafe(scraped.set)
+
+        self._on_first_scrape = wake
+        if self._scraped:
+            scraped.set()
+        try:
+            async with periodic(
+                "inventory-figures",
+                self.refresh_seconds,
+                self.refresh,
+                self.refreshed.set,
+                start=scraped,
+            ):
+                yield self
+        finally:
+            self._on_first_scrape = None
+            # After the timer: it waited for its pass in progress, so the worker is idle.
+            await asyncio.to_thread(self.close)
 
 
 def families(summary: FleetSummary) -> list[Metric]:

@@ -19,19 +19,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from inventory.errors import PlanError
-from inventory.fmt import num_en, num_vi, vnd_en, vnd_vi
 from inventory.lives import LifeTables
-from inventory.models import KIND_LABELS, STATUS_LABELS, Asset, AssetKind, AssetStatus
+from inventory.measurements import Measurements
+from inventory.models import Asset, AssetKind, AssetStatus
+from inventory.money import num_en, num_vi, vnd_en, vnd_vi
 from inventory.prices import PriceTable
 from inventory.priority import PriorityScore
 from inventory.solver import Selection, greedy_cut, select
-from inventory.tables import Cell, Column, ColumnType, Lang, Sheet, to_xlsx
 
 
 class _Frozen(BaseModel):
@@ -160,6 +161,9 @@ class Plan(_Frozen):
     solve_seconds: float
     price_table_version: str
     lives_version: str
+    # Where saturation and failures came from (the daily rollups, or the journal while there
+    # are none): set by inventory.reports for a plan read from the store.
+    measurements: Measurements | None = None
 
     @property
     def replacements(self) -> int:
@@ -245,7 +249,6 @@ def build_plan(
     ``commune_names`` (code → name) only labels the output.
     """
     settings = settings or PlanSettings()
-    names = commune_names or {}
     if budget < 0:
         raise PlanError(f"budget {budget} VND is negative")
     held = [asset for asset in assets if asset.in_service]
@@ -258,34 +261,72 @@ def build_plan(
 
     deficient, coverage_of = _coverage(held, scores, settings)
     candidates = _candidates(held, scores, settings, coverage_of)
-    position = {asset.asset_tag: k for k, asset in enumerate(candidates)}
+    group_keys, groups = _groups(candidates, deficient, settings)
+    problem = _Problem(
+        candidates=candidates,
+        scores=scores,
+        costs=[prices.price_for(a, tables.class_of(a)).price_vnd for a in candidates],
+        group_keys=group_keys,
+        groups=groups,
+        coverage_of=coverage_of,
+        rules={rule.id: rule for rule in settings.coverage_rules},
+        names=commune_names or {},
+    )
     values = [scores[asset.asset_tag].points for asset in candidates]
-    costs = [prices.price_for(asset, tables.class_of(asset)).price_vnd for asset in candidates]
+    selection = select(
+        values, problem.costs, budget, groups, time_limit_seconds=settings.time_limit_seconds
+    )
+    lines = _plan_lines(problem, selection, prices, tables)
+    coverage, unmet = _coverage_results(problem, selection)
+    return Plan(
+        as_of=as_of,
+        budget=budget,
+        spent=selection.cost,
+        remaining=budget - selection.cost,
+        lines=lines,
+        communes=_commune_summaries(lines, unmet, problem.names),
+        coverage=coverage,
+        candidates=len(candidates),
+        score_total=round(selection.value / 100, 2),
+        objective_points=selection.value,
+        bound_points=selection.bound,
+        proven_optimal=selection.optimal,
+        method=selection.method,
+        solve_seconds=round(selection.seconds, 3),
+        price_table_version=prices.version,
+        lives_version=tables.version,
+    )
+
+
+def _groups(
+    candidates: Sequence[Asset],
+    deficient: Mapping[str, Mapping[str, list[Asset]]],
+    settings: PlanSettings,
+) -> tuple[list[tuple[str, str]], list[list[int]]]:
+    """(rule id, commune) of each coverage group, and its candidates by position."""
+    position = {asset.asset_tag: k for k, asset in enumerate(candidates)}
     group_keys: list[tuple[str, str]] = []
     groups: list[list[int]] = []
     for rule in settings.coverage_rules:
         for commune in sorted(deficient[rule.id]):
             group_keys.append((rule.id, commune))
             groups.append([position[asset.asset_tag] for asset in deficient[rule.id][commune]])
+    return group_keys, groups
 
-    selection = select(
-        values, costs, budget, groups, time_limit_seconds=settings.time_limit_seconds
-    )
-    return _assemble(
-        selection=selection,
-        candidates=candidates,
-        scores=scores,
-        prices=prices,
-        tables=tables,
-        costs=costs,
-        budget=budget,
-        as_of=as_of,
-        settings=settings,
-        names=names,
-        group_keys=group_keys,
-        groups=groups,
-        coverage_of=coverage_of,
-    )
+
+@dataclass(frozen=True)
+class _Problem:
+    """The plan as the solver sees it: candidates with their costs, and the coverage groups."""
+
+    candidates: Sequence[Asset]
+    scores: Mapping[str, PriorityScore]
+    costs: Sequence[int]
+    # (rule id, commune) of each group, and the candidates (by position) that restore it.
+    group_keys: Sequence[tuple[str, str]]
+    groups: Sequence[Sequence[int]]
+    coverage_of: Mapping[str, str]
+    rules: Mapping[str, CoverageRule]
+    names: Mapping[str, str]
 
 
 def _line_reason(score: PriorityScore, rule: CoverageRule | None, price: int) -> tuple[str, str]:
@@ -301,23 +342,11 @@ def _line_reason(score: PriorityScore, rule: CoverageRule | None, price: int) ->
     return "; ".join(vi), "; ".join(en)
 
 
-def _assemble(
-    *,
-    selection: Selection,
-    candidates: Sequence[Asset],
-    scores: Mapping[str, PriorityScore],
-    prices: PriceTable,
-    tables: LifeTables,
-    costs: Sequence[int],
-    budget: int,
-    as_of: date,
-    settings: PlanSettings,
-    names: Mapping[str, str],
-    group_keys: Sequence[tuple[str, str]],
-    groups: Sequence[Sequence[int]],
-    coverage_of: Mapping[str, str],
-) -> Plan:
-    rules = {rule.id: rule for rule in settings.coverage_rules}
+def _plan_lines(
+    problem: _Problem, selection: Selection, prices: PriceTable, tables: LifeTables
+) -> tuple[PlanLine, ...]:
+    """The chosen replacements by commune, highest priority first, each with its reason."""
+    candidates, scores = problem.candidates, problem.scores
     lines: list[PlanLine] = []
     for index in sorted(
         selection.chosen,
@@ -325,16 +354,17 @@ def _assemble(
     ):
         asset = candidates[index]
         score = scores[asset.asset_tag]
-        rule_id = coverage_of.get(asset.asset_tag)
+        rule_id = problem.coverage_of.get(asset.asset_tag)
         entry = prices.price_for(asset, tables.class_of(asset))
+        price = problem.costs[index]
         reason_vi, reason_en = _line_reason(
-            score, rules[rule_id] if rule_id else None, costs[index]
+            score, problem.rules[rule_id] if rule_id else None, price
         )
         lines.append(
             PlanLine(
                 asset_tag=asset.asset_tag,
                 commune_code=asset.commune_code,
-                commune_name=names.get(asset.commune_code, ""),
+                commune_name=problem.names.get(asset.commune_code, ""),
                 kind=asset.kind,
                 brand=asset.brand,
                 model=asset.model,
@@ -344,7 +374,7 @@ def _assemble(
                 life_years=score.life_years,
                 past_life=score.past_life,
                 score=score.score,
-                price=costs[index],
+                price=price,
                 replacement_vi=entry.item_vi,
                 replacement_en=entry.item_en,
                 coverage_rule=rule_id,
@@ -352,13 +382,19 @@ def _assemble(
                 reason_en=reason_en,
             )
         )
+    return tuple(lines)
 
+
+def _coverage_results(
+    problem: _Problem, selection: Selection
+) -> tuple[tuple[CoverageResult, ...], dict[str, list[str]]]:
+    """Each deficient commune and rule, met or not; and commune → the rule ids not met."""
     coverage: list[CoverageResult] = []
     unmet: dict[str, list[str]] = defaultdict(list)
-    for j, (rule_id, commune) in enumerate(group_keys):
-        rule = rules[rule_id]
+    for j, (rule_id, commune) in enumerate(problem.group_keys):
+        rule = problem.rules[rule_id]
         met = j in selection.covered
-        cheapest = min(costs[i] for i in groups[j])
+        cheapest = min(problem.costs[i] for i in problem.groups[j])
         if met:
             note_vi, note_en = "Đã bố trí thay thế", "Replacement planned"
         else:
@@ -377,18 +413,24 @@ def _assemble(
                 rule_vi=rule.name_vi,
                 rule_en=rule.name_en,
                 commune_code=commune,
-                commune_name=names.get(commune, ""),
+                commune_name=problem.names.get(commune, ""),
                 met=met,
                 cheapest_price=cheapest,
                 note_vi=note_vi,
                 note_en=note_en,
             )
         )
+    return tuple(coverage), unmet
 
+
+def _commune_summaries(
+    lines: Sequence[PlanLine], unmet: Mapping[str, list[str]], names: Mapping[str, str]
+) -> tuple[CommuneSummary, ...]:
+    """Per commune with a replacement or an unmet rule: count, cost, priority, kinds."""
     by_commune: dict[str, list[PlanLine]] = defaultdict(list)
     for line in lines:
         by_commune[line.commune_code].append(line)
-    communes = tuple(
+    return tuple(
         CommuneSummary(
             commune_code=code,
             commune_name=names.get(code, ""),
@@ -399,24 +441,6 @@ def _assemble(
             unmet_rules=tuple(unmet.get(code, [])),
         )
         for code in sorted(set(by_commune) | set(unmet))
-    )
-    return Plan(
-        as_of=as_of,
-        budget=budget,
-        spent=selection.cost,
-        remaining=budget - selection.cost,
-        lines=tuple(lines),
-        communes=communes,
-        coverage=tuple(coverage),
-        candidates=len(candidates),
-        score_total=round(selection.value / 100, 2),
-        objective_points=selection.value,
-        bound_points=selection.bound,
-        proven_optimal=selection.optimal,
-        method=selection.method,
-        solve_seconds=round(selection.seconds, 3),
-        price_table_version=prices.version,
-        lives_version=tables.version,
     )
 
 
@@ -444,10 +468,7 @@ def greedy_reference(
     return greedy_cut(values, costs, budget)
 
 
-# ---------------------------------------------------------------------------------------------
-# Export
-
-
+# How the plan was solved, in words: the CLI and the exports show it beside the proof.
 METHOD_TEXT: dict[str, tuple[str, str]] = {
     "all": (
         "Ngân sách đủ cho mọi thiết bị được xem xét",
@@ -470,156 +491,3 @@ METHOD_TEXT: dict[str, tuple[str, str]] = {
         "Exact: integer programming (HiGHS)",
     ),
 }
-
-
-def plan_sheets(plan: Plan, *, lang: Lang = "vi") -> list[Sheet]:
-    """The plan as four sheets: lines, per commune, province summary, coverage rules."""
-    vi = lang == "vi"
-    line_columns = (
-        Column("no", "STT", "No.", ColumnType.INT),
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("commune_name", "Tên xã", "Commune", width=24),
-        Column("asset_tag", "Mã tài sản", "Asset tag", width=18),
-        Column("kind", "Loại", "Kind", width=20),
-        Column("brand_model", "Hãng / Model", "Brand / model", width=24),
-        Column("room", "Phòng/Quầy", "Room/Counter", width=16),
-        Column("status", "Trạng thái", "Status"),
-        Column("age_years", "Tuổi (năm)", "Age (years)", ColumnType.DECIMAL),
-        Column("life_years", "Thời gian sử dụng (năm)", "Life (years)", ColumnType.INT),
-        Column("past_life", "Quá hạn sử dụng", "Past its life", ColumnType.BOOL),
-        Column("score", "Điểm ưu tiên", "Priority", ColumnType.DECIMAL),
-        Column("replacement", "Thiết bị thay thế", "Replacement", width=36),
-        Column("price", "Đơn giá thay thế (VNĐ)", "Replacement price (VND)", ColumnType.VND),
-        Column("rule", "Ràng buộc", "Constraint", width=30),
-        Column("reason", "Lý do", "Reason", width=100),
-    )
-    rules = {item.rule_id: (item.rule_vi, item.rule_en) for item in plan.coverage}
-    line_rows: list[tuple[Cell, ...]] = []
-    for number, line in enumerate(plan.lines, start=1):
-        kind_vi, kind_en = KIND_LABELS[line.kind]
-        status_vi, status_en = STATUS_LABELS[line.status]
-        rule_vi, rule_en = rules.get(line.coverage_rule or "", ("", ""))
-        line_rows.append(
-            (
-                number,
-                line.commune_code,
-                line.commune_name,
-                line.asset_tag,
-                kind_vi if vi else kind_en,
-                " ".join(part for part in (line.brand, line.model) if part),
-                line.room,
-                status_vi if vi else status_en,
-                line.age_years,
-                line.life_years,
-                line.past_life,
-                line.score,
-                line.replacement_vi if vi else line.replacement_en,
-                line.price,
-                rule_vi if vi else rule_en,
-                line.reason_vi if vi else line.reason_en,
-            )
-        )
-
-    commune_columns = (
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("commune_name", "Tên xã", "Commune", width=24),
-        Column("replacements", "Số thiết bị thay", "Replacements", ColumnType.INT),
-        Column("cost", "Thành tiền (VNĐ)", "Cost (VND)", ColumnType.VND, width=18),
-        Column("score_total", "Tổng điểm ưu tiên", "Total priority", ColumnType.DECIMAL),
-        Column("by_kind", "Theo loại", "By kind", width=50),
-        Column("unmet", "Ràng buộc chưa đáp ứng", "Constraints not met", width=40),
-    )
-    commune_rows: list[tuple[Cell, ...]] = []
-    for summary in plan.communes:
-        kinds = ", ".join(
-            f"{KIND_LABELS[kind][0 if vi else 1]}: {count}"
-            for kind, count in sorted(summary.by_kind.items())
-        )
-        unmet = "; ".join(rules[rule_id][0 if vi else 1] for rule_id in summary.unmet_rules)
-        commune_rows.append(
-            (
-                summary.commune_code,
-                summary.commune_name,
-                summary.replacements,
-                summary.cost,
-                summary.score_total,
-                kinds,
-                unmet,
-            )
-        )
-
-    summary_columns = (
-        Column("item", "Chỉ tiêu", "Item", width=44),
-        Column("amount", "Số tiền (VNĐ)", "Amount (VND)", ColumnType.VND, width=20),
-        Column("value", "Giá trị", "Value", width=40),
-    )
-    unmet_count = sum(1 for item in plan.coverage if not item.met)
-    proof_vi = "Tối ưu (đã chứng minh)" if plan.proven_optimal else "Chưa chứng minh tối ưu"
-    proof_en = "Optimal (proven)" if plan.proven_optimal else "Not proven optimal"
-    summary_rows: tuple[tuple[Cell, ...], ...] = (
-        ("Ngày lập" if vi else "Date", None, plan.as_of.strftime("%d/%m/%Y")),
-        ("Ngân sách" if vi else "Budget", plan.budget, None),
-        ("Đã sử dụng" if vi else "Spent", plan.spent, None),
-        ("Còn lại" if vi else "Left", plan.remaining, None),
-        ("Số thiết bị thay thế" if vi else "Replacements", None, str(plan.replacements)),
-        ("Số thiết bị xem xét" if vi else "Candidates", None, str(plan.candidates)),
-        (
-            "Số xã có thay thế" if vi else "Communes with replacements",
-            None,
-            str(sum(1 for c in plan.communes if c.replacements)),
-        ),
-        (
-            "Tổng điểm ưu tiên" if vi else "Total priority",
-            None,
-            num_vi(plan.score_total, 2) if vi else num_en(plan.score_total, 2),
-        ),
-        (
-            "Cận trên đã chứng minh (điểm)" if vi else "Proven bound (points)",
-            None,
-            num_vi(plan.bound_points / 100, 2) if vi else num_en(plan.bound_points / 100, 2),
-        ),
-        ("Kết quả tối ưu" if vi else "Optimality", None, proof_vi if vi else proof_en),
-        (
-            "Phương pháp" if vi else "Method",
-            None,
-            METHOD_TEXT.get(plan.method, (plan.method, plan.method))[0 if vi else 1],
-        ),
-        ("Ràng buộc chưa đáp ứng" if vi else "Constraints not met", None, str(unmet_count)),
-        ("Phiên bản bảng giá" if vi else "Price table version", None, plan.price_table_version),
-        (
-            "Phiên bản bảng thời gian sử dụng" if vi else "Lives table version",
-            None,
-            plan.lives_version,
-        ),
-    )
-
-    coverage_columns = (
-        Column("rule", "Ràng buộc", "Constraint", width=44),
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("commune_name", "Tên xã", "Commune", width=24),
-        Column("met", "Đáp ứng", "Met", ColumnType.BOOL),
-        Column("cheapest", "Chi phí tối thiểu (VNĐ)", "Least cost (VND)", ColumnType.VND),
-        Column("note", "Ghi chú", "Note", width=70),
-    )
-    coverage_rows = tuple(
-        (
-            item.rule_vi if vi else item.rule_en,
-            item.commune_code,
-            item.commune_name,
-            item.met,
-            item.cheapest_price,
-            item.note_vi if vi else item.note_en,
-        )
-        for item in plan.coverage
-    )
-    return [
-        Sheet("Kế hoạch thay thế", "Replacement plan", line_columns, tuple(line_rows)),
-        Sheet("Theo xã", "By commune", commune_columns, tuple(commune_rows)),
-        Sheet("Tổng hợp tỉnh", "Province summary", summary_columns, summary_rows),
-        Sheet("Ràng buộc", "Constraints", coverage_columns, coverage_rows),
-    ]
-
-
-def plan_to_xlsx(plan: Plan, *, lang: Lang = "vi") -> bytes:
-    """The plan as an XLSX workbook with Vietnamese headers and number formats."""
-    return to_xlsx(plan_sheets(plan, lang=lang), lang=lang)

@@ -25,9 +25,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from collector.schema import device_state
-from inventory.models import KIND_LABELS, STATUS_LABELS, Asset, AssetKind, AssetStatus
+from inventory.models import Asset, AssetKind, AssetStatus
 from inventory.store import list_assets
-from inventory.tables import Cell, Column, ColumnType, Lang, Sheet
+from inventory.tables import Lang
 
 # Kinds the agents (host check) and the SNMP poller report in this release; a register line of
 # another kind (a scanner on USB, a camera) is never expected to be seen, so never "missing".
@@ -287,86 +287,6 @@ def reconcile_store(engine: Engine, commune_code: str | None = None) -> Reconcil
     return reconcile(
         list_assets(engine, commune_code=commune_code), seen_devices(engine, commune_code)
     )
-
-
-def _kind_label(kind: str, lang: Lang) -> str:
-    try:
-        vi, en = KIND_LABELS[AssetKind(kind)]
-    except ValueError:
-        return kind
-    return vi if lang == "vi" else en
-
-
-def reconciliation_sheets(result: Reconciliation, *, lang: Lang = "vi") -> list[Sheet]:
-    """The report as three sheets: matched (with disagreements), missing, unrecorded."""
-    matched_columns = (
-        Column("asset_tag", "Mã tài sản", "Asset tag", width=18),
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("kind", "Loại", "Kind", width=20),
-        Column("device_id", "Thiết bị phát hiện", "Device seen", width=24),
-        Column("matched_by", "Khớp theo", "Matched by"),
-        Column("last_seen", "Lần cuối thấy", "Last seen", ColumnType.DATE),
-        Column("mismatches", "Sai khác", "Mismatches", width=60),
-    )
-    matched_rows: list[tuple[Cell, ...]] = [
-        (
-            m.asset.asset_tag,
-            m.asset.commune_code,
-            _kind_label(m.asset.kind.value, lang),
-            m.device.device_id,
-            ("số serial" if lang == "vi" else "serial")
-            if m.matched_by == "serial"
-            else ("tên máy" if lang == "vi" else "name"),
-            m.device.measured_at.date(),
-            "; ".join(mismatch.describe(lang) for mismatch in m.mismatches),
-        )
-        for m in result.matched
-    ]
-    missing_columns = (
-        Column("asset_tag", "Mã tài sản", "Asset tag", width=18),
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("kind", "Loại", "Kind", width=20),
-        Column("model", "Model", "Model", width=24),
-        Column("serial", "Số serial", "Serial", width=20),
-        Column("room", "Phòng/Quầy", "Room/counter", width=20),
-        Column("status", "Trạng thái", "Status"),
-    )
-    missing_rows: list[tuple[Cell, ...]] = [
-        (
-            a.asset_tag,
-            a.commune_code,
-            _kind_label(a.kind.value, lang),
-            a.model,
-            a.serial,
-            a.room,
-            STATUS_LABELS[a.status][0 if lang == "vi" else 1],
-        )
-        for a in result.missing
-    ]
-    unrecorded_columns = (
-        Column("commune_code", "Mã xã", "Commune code"),
-        Column("device_id", "Thiết bị phát hiện", "Device seen", width=24),
-        Column("kind", "Loại", "Kind", width=20),
-        Column("model", "Model", "Model", width=24),
-        Column("serial", "Số serial", "Serial", width=20),
-        Column("last_seen", "Lần cuối thấy", "Last seen", ColumnType.DATE),
-    )
-    unrecorded_rows: list[tuple[Cell, ...]] = [
-        (
-            d.commune_code,
-            d.device_id,
-            _kind_label(d.kind, lang),
-            d.model,
-            d.serial,
-            d.measured_at.date(),
-        )
-        for d in result.unrecorded
-    ]
-    return [
-        Sheet("Đã khớp", "Matched", matched_columns, tuple(matched_rows)),
-        Sheet("Không thấy trên mạng", "Missing", missing_columns, tuple(missing_rows)),
-        Sheet("Chưa có trong sổ", "Unrecorded", unrecorded_columns, tuple(unrecorded_rows)),
-    ]
 
 
 def summary_counts(result: Reconciliation) -> Sequence[tuple[str, str, int]]:

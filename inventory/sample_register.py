@@ -7,23 +7,20 @@ from former offices), costs around the catalogue prices of §1.3, statuses that 
 and inherited equipment from the 2025 merger, some of it with unknown cost and a 2026 revaluation
 (Art. 18.4). Brands, models, serials and former-unit names are plausible but invented.
 
-``generate_signals`` adds a year of synthetic rollups per asset (failures, p95 memory and CPU,
-disk, SMART, print volume, commune workload) for the priority score.
+``sample_signals.generate_signals`` adds a year of synthetic rollups per asset for the priority
+score.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import random
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from inventory.models import Asset, AssetKind, AssetStatus, Revaluation
-from inventory.priority import AssetSignals
 
 DEFAULT_AS_OF = date(2026, 3, 2)
 
@@ -467,73 +464,3 @@ def generate_register(
     for unit in units[:max_communes]:
         assets.extend(_Builder(unit, seed, as_of, serials).build())
     return assets
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    # Knuth's method: fine for the small means used here.
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
-
-
-def _commune_workloads(assets: Iterable[Asset], seed: int) -> dict[str, float]:
-    counters: dict[str, int] = {}
-    for asset in assets:
-        if asset.kind is AssetKind.PC and asset.room.startswith("Quầy"):
-            counters[asset.commune_code] = counters.get(asset.commune_code, 0) + 1
-    out: dict[str, float] = {}
-    for code, count in counters.items():
-        rng = random.Random(f"{seed}:workload:{code}")  # noqa: S311
-        out[code] = round(count * rng.uniform(2.5, 9.0), 1)
-    return out
-
-
-def generate_signals(
-    assets: Iterable[Asset],
-    *,
-    seed: int = 0,
-    as_of: date = DEFAULT_AS_OF,
-    workloads: Mapping[str, float] | None = None,
-) -> dict[str, AssetSignals]:
-    """A year of synthetic rollups per asset tag, older and busier devices doing worse."""
-    held = list(assets)
-    loads = dict(workloads) if workloads is not None else _commune_workloads(held, seed)
-    out: dict[str, AssetSignals] = {}
-    for asset in held:
-        rng = random.Random(f"{seed}:signals:{asset.asset_tag}")  # noqa: S311
-        age = max(0.0, (as_of - asset.put_into_use).days / 365.25)
-        workload = loads.get(asset.commune_code)
-        broken = asset.status is AssetStatus.BROKEN
-        uniform: Callable[[float, float], float] = rng.uniform
-        kind = asset.kind
-        if kind is AssetKind.PC or kind is AssetKind.KIOSK:
-            old = age > 5
-            out[asset.asset_tag] = AssetSignals(
-                failures_12m=_poisson(rng, 0.3 + 0.25 * age + (2 if broken else 0)),
-                p95_memory_percent=round(uniform(82, 99.5) if old else uniform(45, 88), 1),
-                p95_cpu_percent=round(uniform(25, 70) + min(25.0, age * 2.5), 1),
-                disk_used_percent=round(uniform(35, 99), 1),
-                smart_warnings=rng.randint(1, 3) if age > 6 and rng.random() < 0.2 else 0,
-                workload_dossiers_per_day=workload,
-            )
-        elif kind in (AssetKind.PRINTER, AssetKind.MFP):
-            base = 2_500 if kind is AssetKind.PRINTER else 8_000
-            out[asset.asset_tag] = AssetSignals(
-                failures_12m=_poisson(rng, 0.8 + 0.4 * age + (2 if broken else 0)),
-                pages_per_month=round(base * rng.lognormvariate(0, 0.6)),
-                workload_dossiers_per_day=workload,
-            )
-        elif kind in (AssetKind.ROUTER, AssetKind.FIREWALL, AssetKind.SWITCH):
-            out[asset.asset_tag] = AssetSignals(
-                failures_12m=_poisson(rng, 0.2 + 0.15 * age + (2 if broken else 0)),
-                p95_cpu_percent=round(uniform(10, 60) + min(35.0, age * 4), 1),
-                workload_dossiers_per_day=workload,
-            )
-        else:
-            out[asset.asset_tag] = AssetSignals(
-                failures_12m=_poisson(rng, 0.2 + 0.2 * age + (2 if broken else 0)),
-                workload_dossiers_per_day=workload,
-            )
-    return out

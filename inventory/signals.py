@@ -9,30 +9,35 @@ Only what the store holds is used, for the device each asset was reconciled with
   are the same fault and count once.
 * saturation: p95 memory and CPU, the fullest disk and the disks with SMART warnings, from the
   reports in the journal. The journal keeps only ``journal_retention_days`` (7 by default), so
-  this is the last week, not a year: a year of rollups lives in the time-series sink (issue 9).
-  Like ``web/history.py``, reports are sampled evenly by sequence number (about
-  ``REPORTS_PER_AGENT`` per agent) so a ranking stays fast. Printers' page volume is not derived
+  this is the last week, not a year. Like ``web/history.py``, reports are sampled evenly by
+  sequence number (about ``REPORTS_PER_AGENT`` per agent). Printers' page volume is not derived
   here (no duty-cycle counter in the reports yet).
+
+This scan is the fallback and the reference (issue 22): the ranking and the plan read the same
+signals from the daily rollups (``inventory.rollups``, ``inventory.rollup_reader``), which the
+processor keeps for a year; a scan of a province's journal took 8–26 s per request.
+* the operating system (issue 23): the reconciled PC's facts (``os_name``, ``os_version``)
+  against ``os_support.yaml``, for the ``unsupported_os`` term.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
+from agent.vntime import local_date
 from alerts.schema import incidents
-from collector.schema import device_state, events, journal
+from collector.journal import sampled_reports
+from collector.schema import device_state, events
+from inventory.os_support import OsSupportTable, os_status
 from inventory.priority import AssetSignals
 from inventory.reconcile import Match
-from inventory.store import VIETNAM
 
 FAILURE_SEVERITIES = ("critical",)
 WINDOW = timedelta(days=365)
@@ -52,7 +57,7 @@ DeviceKey = tuple[str, str]  # (commune code, device id)
 
 
 def _local_day(at: datetime) -> str:
-    return at.astimezone(VIETNAM).date().isoformat()
+    return local_date(at).isoformat()
 
 
 def failure_counts(engine: Engine, matches: Iterable[Match], now: datetime) -> dict[str, int]:
@@ -168,18 +173,9 @@ def measured_load(
             if (code, device_id) in wanted and agent_id is not None:
                 owners[agent_id][device_id] = (code, device_id)
         for agent_id, devices in owners.items():
-            in_span = (
-                journal.c.agent_id == agent_id,
-                journal.c.measured_at > start,
-                journal.c.measured_at <= now,
-            )
-            total = conn.execute(select(func.count()).where(*in_span)).scalar_one()
-            stride = max(1, int(total) // REPORTS_PER_AGENT)
-            query = select(journal.c.measured_at, journal.c.payload).where(*in_span)
-            if stride > 1:
-                query = query.where(journal.c.seq % stride == 0)
-            for measured_at, payload in conn.execute(query):
-                for device in orjson.loads(zlib.decompress(payload)).get("devices", ()):
+            sample = sampled_reports(conn, agent_id, start, now, REPORTS_PER_AGENT)
+            for measured_at, report in sample:
+                for device in report.get("devices", ()):
                     key = devices.get(device.get("device_id"))
                     if key is not None:
                         loads.setdefault(key, _Load()).add(measured_at, device.get("samples", ()))
@@ -191,8 +187,10 @@ def measured_signals(
     matches: Iterable[Match],
     now: datetime,
     journal_days: float = DEFAULT_JOURNAL_DAYS,
+    os_support: OsSupportTable | None = None,
 ) -> dict[str, AssetSignals]:
-    """Signals per asset tag for the assets the reconciliation recognised."""
+    """Signals per asset tag for the assets the reconciliation recognised (with
+    ``os_support``, their operating system's end of support too)."""
     matched = list(matches)
     failures = failure_counts(engine, matched, now)
     tag_of = {(m.device.commune_code, m.device.device_id): m.asset.asset_tag for m in matched}
@@ -201,4 +199,20 @@ def measured_signals(
     for key, load in loads.items():
         tag = tag_of[key]
         out[tag] = load.signals(failures.get(tag, 0))
+    if os_support is not None:
+        add_os_status(out, matched, os_support)
     return out
+
+
+def add_os_status(
+    signals: dict[str, AssetSignals], matches: Iterable[Match], os_support: OsSupportTable
+) -> None:
+    """Add each recognised PC's operating system and its end of support to ``signals``."""
+    for match in matches:
+        status = os_status(match.device.facts, os_support)
+        if status is None:
+            continue
+        tag = match.asset.asset_tag
+        signals[tag] = signals.get(tag, AssetSignals()).model_copy(
+            update={"os_label": status.label[:100], "os_end_of_support": status.end_of_support}
+        )

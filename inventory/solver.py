@@ -32,35 +32,21 @@ A plain DP over the whole province (5,000 items × budget ÷ 50,000 VND cells) a
 of a knapsack) were both too slow; ``strategy="milp"`` keeps the plain MILP as a cross-check.
 
 If the time limit stops the search first, the best plan found is returned with the proven bound,
-so the gap is known (``optimal`` is then False).
+so the gap is known (``optimal`` is then False). Step 2 lives in ``solver_bound``, steps 3 and 4
+in ``solver_exact``; this module orchestrates them.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
-import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from functools import reduce
-from typing import Any, Literal
-
-import numpy as np
-from scipy.optimize import (  # type: ignore[import-untyped,unused-ignore]
-    Bounds,
-    LinearConstraint,
-    milp,
-)
-from scipy.sparse import coo_matrix  # type: ignore[import-untyped,unused-ignore]
+from typing import Literal
 
 from inventory.errors import PlanError
+from inventory.solver_bound import Multiplier, best_multiplier, fixings, ratio
+from inventory.solver_exact import covered, dp_select, milp_select
 
-_RETRIES = 3
-# Largest DP table (items × budget units) tried before handing the core to the MILP: 64 MB.
-_DP_MAX_CELLS = 64_000_000
-_NEG = -(1 << 60)
 # Items of the first guess solved exactly around the Lagrangian break (the "core").
 _CORE_SIZE = 300
 
@@ -113,10 +99,6 @@ def coverable_groups(costs: Sequence[int], budget: int, groups: Sequence[Sequenc
     return count
 
 
-def _covered(chosen: frozenset[int], groups: Sequence[Sequence[int]]) -> frozenset[int]:
-    return frozenset(j for j, group in enumerate(groups) if any(i in chosen for i in group))
-
-
 def select(
     values: Sequence[int],
     costs: Sequence[int],
@@ -144,17 +126,17 @@ def select(
 
     if strategy == "milp":
         open_groups = [[i for i in group if i in set(usable)] for group in groups]
-        chosen, bound, optimal = _milp(
+        chosen, bound, optimal = milp_select(
             values, costs, usable, budget, open_groups, need, time_limit_seconds
         )
         chosen = _trim(chosen, values, groups)
         return _result(chosen, values, costs, groups, bound, optimal, "milp-highs", started)
-    multiplier = _best_multiplier(values, costs, budget, usable, groups, need)
+    multiplier = best_multiplier(values, costs, budget, usable, groups, need)
     incumbent = _incumbent(values, costs, budget, groups, need, usable)
     guess = _core_guess(values, costs, budget, usable, groups, need, multiplier)
     if guess is not None and _value(guess, values) > _value(incumbent, values):
         incumbent = guess
-    fixed_in, fixed_out = _fixings(
+    fixed_in, fixed_out = fixings(
         values, costs, usable, groups, need, multiplier, _value(incumbent, values)
     )
     chosen, bound, optimal, method = _solve_reduced(
@@ -191,7 +173,7 @@ def _solve_reduced(
     free = [i for i in usable if i not in fixed_in and i not in fixed_out]
     free_set = set(free)
     budget_left = budget - sum(costs[i] for i in fixed_in)
-    covered_by_fixed = _covered(frozenset(fixed_in), groups)
+    covered_by_fixed = covered(frozenset(fixed_in), groups)
     open_groups = [
         [i for i in group if i in free_set]
         for j, group in enumerate(groups)
@@ -206,16 +188,16 @@ def _solve_reduced(
         return frozenset(fixed_in), fixed_value, done, "bound-fixing"
     core: frozenset[int] | None = None
     if need_left == 0:
-        core = _dp(values, costs, free, budget_left)
+        core = dp_select(values, costs, free, budget_left)
     elif need_left == len(open_groups):
         # The usual case: the budget covers every open group, so each must get an item.
-        core = _dp(values, costs, free, budget_left, open_groups)
+        core = dp_select(values, costs, free, budget_left, open_groups)
     if core is not None:
         chosen = frozenset(fixed_in) | core
         return chosen, _value(chosen, values), True, "bound-fixing+dp"
     if time_limit_seconds is None:
         return frozenset(), 0, False, "none"
-    chosen_free, bound_free, optimal = _milp(
+    chosen_free, bound_free, optimal = milp_select(
         values, costs, free, budget_left, open_groups, need_left, time_limit_seconds
     )
     return (
@@ -247,206 +229,11 @@ def _incumbent(
     for item in picks[:need]:
         chosen.add(item)
         spent += costs[item]
-    for i in sorted(allowed - chosen, key=lambda i: (-_ratio(values[i], costs[i]), i)):
+    for i in sorted(allowed - chosen, key=lambda i: (-ratio(values[i], costs[i]), i)):
         if values[i] > 0 and spent + costs[i] <= budget:
             chosen.add(i)
             spent += costs[i]
     return frozenset(chosen)
-
-
-def _ratio(value: int, cost: int) -> float:
-    return math.inf if cost == 0 else value / cost
-
-
-@dataclass(frozen=True)
-class _Multiplier:
-    """λ = p / q for the budget constraint, with the scaled reduced profits and the bound.
-
-    Everything is multiplied by q so that it stays in exact integers: ``reduced[i]`` is
-    q·v_i − p·c_i and ``bound`` is q × the Lagrangian bound (None: no selection covers ``need``).
-    """
-
-    p: int
-    q: int
-    reduced: dict[int, int]
-    budget_part: int
-    loose_part: int
-    group_u: tuple[int, ...]
-    group_loss: tuple[int, ...]
-    bound: int | None
-
-
-_INF = 1 << 100
-
-
-def _multiplier(
-    values: Sequence[int],
-    costs: Sequence[int],
-    budget: int,
-    usable: Sequence[int],
-    groups: Sequence[Sequence[int]],
-    need: int,
-    p: int,
-    q: int,
-) -> _Multiplier:
-    """The Lagrangian bound at λ = p / q, the coverage requirement kept exactly.
-
-    For any λ ≥ 0 a selection within budget is worth at most λ·B + Σ (v_i − λ·c_i)·x_i. Items
-    outside groups contribute max(0, d_i); a group contributes U_j = Σ max(0, d_i) when free and
-    C_j = U_j if some d_i > 0, else its best single d_i, when it must be covered; at least
-    ``need`` groups are covered, the ones losing least (U_j − C_j).
-    """
-    usable_set = set(usable)
-    reduced = {i: values[i] * q - p * costs[i] for i in usable}
-    in_group = {i for group in groups for i in group}
-    loose_part = sum(d for i, d in reduced.items() if d > 0 and i not in in_group)
-    group_u: list[int] = []
-    group_loss: list[int] = []
-    for group in groups:
-        members = [reduced[i] for i in group if i in usable_set]
-        u = sum(d for d in members if d > 0)
-        group_u.append(u)
-        if not members:
-            group_loss.append(_INF)
-        elif any(d > 0 for d in members):
-            group_loss.append(0)
-        else:
-            group_loss.append(u - max(members))
-    losses = sorted(group_loss)[:need]
-    bound = (
-        None
-        if any(loss >= _INF for loss in losses)
-        else (p * budget + loose_part + sum(group_u) - sum(losses))
-    )
-    return _Multiplier(
-        p, q, reduced, p * budget, loose_part, tuple(group_u), tuple(group_loss), bound
-    )
-
-
-def _best_multiplier(
-    values: Sequence[int],
-    costs: Sequence[int],
-    budget: int,
-    usable: Sequence[int],
-    groups: Sequence[Sequence[int]],
-    need: int,
-) -> _Multiplier:
-    """The λ, among the items' value ÷ cost ratios, that gives the lowest bound.
-
-    Without groups it is the LP break item's ratio (LP duality); with groups the bound is a
-    convex piecewise-linear function of λ, searched by bisection over the sorted ratios.
-    """
-    if not groups:
-        order = sorted(usable, key=lambda i: (-_ratio(values[i], costs[i]), i))
-        spent = 0
-        for i in order:
-            if spent + costs[i] > budget:
-                return _multiplier(values, costs, budget, usable, groups, need, values[i], costs[i])
-            spent += costs[i]
-        return _multiplier(values, costs, budget, usable, groups, need, 0, 1)
-    # One candidate per distinct λ: equal ratios would make flat steps that mislead the search.
-    distinct = {Fraction(values[i], costs[i]): (values[i], costs[i]) for i in usable if costs[i]}
-    ratios = [distinct[key] for key in sorted(distinct)]
-    if not ratios:
-        return _multiplier(values, costs, budget, usable, groups, need, 0, 1)
-
-    def at(index: int) -> _Multiplier:
-        v, c = ratios[index]
-        return _multiplier(values, costs, budget, usable, groups, need, v, c)
-
-    def worth(m: _Multiplier) -> Fraction:
-        return Fraction(_INF) if m.bound is None else Fraction(m.bound, m.q)
-
-    low, high = 0, len(ratios) - 1
-    while low < high:
-        middle = (low + high) // 2
-        if worth(at(middle)) <= worth(at(middle + 1)):
-            high = middle
-        else:
-            low = middle + 1
-    return at(low)
-
-
-def _fixings(
-    values: Sequence[int],
-    costs: Sequence[int],
-    usable: Sequence[int],
-    groups: Sequence[Sequence[int]],
-    need: int,
-    m: _Multiplier,
-    floor_value: int,
-) -> tuple[set[int], set[int]]:
-    """Items every optimal selection takes (first set) or leaves (second set).
-
-    Forcing an item against its Lagrangian choice lowers the bound; if the lowered bound is
-    below ``floor_value``, the value of a feasible selection meeting the coverage count, no
-    optimal selection does it. Exact integer arithmetic (scaled by q).
-    """
-    if m.bound is None:
-        return set(), set()
-    target = m.q * floor_value
-    fixed_in: set[int] = set()
-    fixed_out: set[int] = set()
-    group_of = {i: j for j, group in enumerate(groups) for i in group}
-    for i in usable:
-        d = m.reduced[i]
-        if i in group_of:
-            continue
-        if d > 0 and m.bound - d < target:
-            fixed_in.add(i)
-        elif d < 0 and m.bound + d < target:
-            fixed_out.add(i)
-    if not groups:
-        return fixed_in, fixed_out
-    usable_set = set(usable)
-    ordered = sorted(m.group_loss)
-    prefix = [0]
-    for loss in ordered:
-        prefix.append(prefix[-1] + loss)
-    total_u = sum(m.group_u)
-
-    def smallest(count: int, removed: int) -> int:
-        """Sum of the ``count`` smallest losses once one loss equal to ``removed`` is removed."""
-        if count <= 0:
-            return 0
-        if count > len(ordered) - 1:
-            return _INF
-        position = bisect.bisect_left(ordered, removed)
-        if position < count:
-            return prefix[count + 1] - removed
-        return prefix[count]
-
-    def bound_with(j: int, new_u: int, new_loss: int) -> int:
-        """The bound when group j's (U, loss) become (new_u, new_loss)."""
-        old_loss = m.group_loss[j]
-        lost = 0
-        if need > 0:
-            lost = min(smallest(need, old_loss), smallest(need - 1, old_loss) + new_loss)
-        if lost >= _INF:
-            return -_INF
-        return m.budget_part + m.loose_part + total_u - m.group_u[j] + new_u - lost
-
-    for j, group in enumerate(groups):
-        members = [i for i in group if i in usable_set]
-        for i in members:
-            d = m.reduced[i]
-            others = [m.reduced[k] for k in members if k != i]
-            u_without = m.group_u[j] - max(0, d)
-            # Forced in: the group is covered by i, the others stay free.
-            with_in = bound_with(j, u_without + d, 0)
-            # Forced out: the group must be covered, if at all, by the others.
-            if any(o > 0 for o in others):
-                loss_out = 0
-            elif others:
-                loss_out = u_without - max(others)
-            else:
-                loss_out = _INF
-            with_out = bound_with(j, u_without, loss_out)
-            if with_out < target:
-                fixed_in.add(i)
-            elif with_in < target:
-                fixed_out.add(i)
-    return fixed_in, fixed_out
 
 
 def _core_guess(
@@ -456,7 +243,7 @@ def _core_guess(
     usable: Sequence[int],
     groups: Sequence[Sequence[int]],
     need: int,
-    m: _Multiplier,
+    m: Multiplier,
 ) -> frozenset[int] | None:
     """A good feasible selection: the Lagrangian choice outside a small core, DP inside it.
 
@@ -506,7 +293,7 @@ def _result(
     value = sum(values[i] for i in chosen)
     return Selection(
         chosen=chosen,
-        covered=_covered(chosen, groups),
+        covered=covered(chosen, groups),
         value=value,
         cost=sum(costs[i] for i in chosen),
         bound=value if bound is None or optimal else max(bound, value),
@@ -514,180 +301,6 @@ def _result(
         method=method,
         seconds=time.perf_counter() - started,
     )
-
-
-def _dp(
-    values: Sequence[int],
-    costs: Sequence[int],
-    items: Sequence[int],
-    budget: int,
-    groups: Sequence[Sequence[int]] = (),
-) -> frozenset[int] | None:
-    """Exact 0/1 knapsack by dynamic programming, every group in ``groups`` getting an item.
-
-    The budget is counted in units of the costs' greatest common divisor. That is exact, not a
-    rounding: every cost is a multiple of the unit, so any spend is too and flooring the budget
-    to the unit loses nothing. Each group is a block with two layers, "none of the group chosen
-    yet" and "at least one chosen", and only the second survives the block. Returns None when
-    the table would be too large (a price that is not a round number makes the unit tiny) or no
-    selection covers every group, leaving the MILP to decide.
-    """
-    unit = reduce(math.gcd, (costs[i] for i in items if costs[i] > 0), 0) or 1
-    capacity = budget // unit
-    if (capacity + 1) * max(1, len(items)) > _DP_MAX_CELLS:
-        return None
-    in_group = {item for group in groups for item in group}
-    loose = [item for item in items if item not in in_group]
-    order = loose + [item for group in groups for item in group]
-    weights = {item: costs[item] // unit for item in order}
-    # codes[k, b]: 0 item not taken; 1 taken on top of the same layer; 2 taken as the group's first.
-    codes = np.zeros((len(order), capacity + 1), dtype=np.int8)
-    dp = np.zeros(capacity + 1, dtype=np.int64)
-
-    def take(layer: np.ndarray, source: np.ndarray, k: int, code: int) -> None:
-        weight, value = weights[order[k]], values[order[k]]
-        if weight > capacity:
-            return
-        # Taking item k at capacity b is worth source[b − w] + v, from the row before item k.
-        candidate = source[: capacity + 1 - weight] + value
-        better = candidate > layer[weight:]
-        codes[k, weight:] = np.where(better, code, codes[k, weight:])
-        layer[weight:] = np.where(better, candidate, layer[weight:])
-
-    k = 0
-    for item in loose:
-        if values[item] > 0:
-            take(dp, dp.copy(), k, 1)
-        k += 1
-    blocks: list[tuple[int, int]] = []
-    for group in groups:
-        none_yet = dp
-        some = np.full(capacity + 1, _NEG, dtype=np.int64)
-        start = k
-        for _ in group:
-            previous = some.copy()
-            take(some, previous, k, 1)
-            take(some, none_yet, k, 2)
-            k += 1
-        blocks.append((start, k))
-        dp = some
-    if dp[capacity] < 0:
-        return None
-
-    chosen: list[int] = []
-    left = capacity
-    for start, stop in reversed(blocks):
-        first_taken = False
-        for index in range(stop - 1, start - 1, -1):
-            if first_taken:
-                break
-            code = int(codes[index, left])
-            if code:
-                chosen.append(order[index])
-                left -= weights[order[index]]
-                first_taken = code == 2
-    for index in range(len(loose) - 1, -1, -1):
-        if codes[index, left]:
-            chosen.append(order[index])
-            left -= weights[order[index]]
-    return frozenset(chosen)
-
-
-def _milp(
-    values: Sequence[int],
-    costs: Sequence[int],
-    items: Sequence[int],
-    budget: int,
-    groups: Sequence[Sequence[int]],
-    need: int,
-    time_limit_seconds: float,
-) -> tuple[frozenset[int], int, bool]:
-    """Solve step 2 on ``items``; returns (chosen items, proven bound, proven optimal)."""
-    unit = reduce(math.gcd, (costs[i] for i in items if costs[i] > 0), 0) or 1
-    scaled_budget = budget // unit
-    for _ in range(_RETRIES):
-        chosen, bound, optimal = _milp_once(
-            values, costs, unit, scaled_budget, items, groups, need, time_limit_seconds
-        )
-        spent = sum(costs[i] for i in chosen)
-        covered = len(_covered(chosen, groups))
-        if spent <= budget and covered >= need:
-            return chosen, bound, optimal
-        # A tolerance let the solver overspend: ask again with one price unit less.
-        scaled_budget -= 1
-    raise PlanError(f"the MILP solver kept exceeding the budget of {budget} VND")
-
-
-def _milp_once(
-    values: Sequence[int],
-    costs: Sequence[int],
-    unit: int,
-    scaled_budget: int,
-    usable: Sequence[int],
-    groups: Sequence[Sequence[int]],
-    need: int,
-    time_limit_seconds: float,
-) -> tuple[frozenset[int], int, bool]:
-    index = {item: k for k, item in enumerate(usable)}
-    n = len(usable)
-    active_groups = (
-        [[index[i] for i in group if i in index] for group in groups] if need > 0 else []
-    )
-    m = len(active_groups)
-    group_of = {k: j for j, group in enumerate(active_groups) for k in group}
-
-    rows: list[int] = []
-    cols: list[int] = []
-    data: list[float] = []
-    upper: list[float] = []
-    lower: list[float] = []
-    row = 0
-
-    def add_row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
-        nonlocal row
-        for col, coef in entries:
-            rows.append(row)
-            cols.append(col)
-            data.append(coef)
-        lower.append(lo)
-        upper.append(hi)
-        row += 1
-
-    add_row([(k, costs[i] // unit) for k, i in enumerate(usable)], -np.inf, scaled_budget)
-    for j, group in enumerate(active_groups):
-        # y_j ≤ Σ x_i over the group: a group counts as covered only if one of its items is chosen.
-        add_row([(n + j, 1.0)] + [(k, -1.0) for k in group], -np.inf, 0.0)
-    if m:
-        add_row([(n + j, 1.0) for j in range(m)], need, np.inf)
-    # Symmetry breaking among interchangeable items (same cost, same group): best first.
-    classes: dict[tuple[int, int], list[int]] = {}
-    for k, i in enumerate(usable):
-        classes.setdefault((costs[i], group_of.get(k, -1)), []).append(k)
-    for members in classes.values():
-        members.sort(key=lambda k: (-values[usable[k]], k))
-        for before, after in itertools.pairwise(members):
-            add_row([(after, 1.0), (before, -1.0)], -np.inf, 0.0)
-
-    size = n + m
-    matrix = coo_matrix((data, (rows, cols)), shape=(row, size)).tocsr()
-    objective = np.zeros(size)
-    objective[:n] = [-values[i] for i in usable]
-    result: Any = milp(
-        objective,
-        constraints=LinearConstraint(matrix, np.array(lower), np.array(upper)),
-        integrality=np.ones(size),
-        bounds=Bounds(np.zeros(size), np.ones(size)),
-        options={"mip_rel_gap": 0.0, "time_limit": time_limit_seconds, "disp": False},
-    )
-    if result.x is None:
-        raise PlanError(f"the MILP solver found no plan: {result.message}")
-    chosen = frozenset(usable[k] for k in range(n) if result.x[k] > 0.5)
-    value = sum(values[i] for i in chosen)
-    dual = getattr(result, "mip_dual_bound", None)
-    # The objective is an integer, so the proven bound can be rounded down.
-    bound = value if dual is None or not np.isfinite(dual) else math.floor(-dual + 1e-6)
-    optimal = result.status == 0 or bound <= value
-    return chosen, max(bound, value), optimal
 
 
 def greedy_cut(values: Sequence[int], costs: Sequence[int], budget: int) -> Selection:

@@ -1,10 +1,11 @@
 """The asset register in the state store: import a file all or nothing, list and read assets.
 
-An import parses and validates the whole file first (``register_io.read_register``, which reports
-every bad row with its sheet, row and column) and only then writes, in one transaction: the import
-log row and every asset, or nothing. Duplicates against what is already stored are found by the
-parser (it is given the stored tags and serials); a concurrent import that slips in between is
-caught by the unique constraints and rolls the whole transaction back.
+An import parses and validates the whole file first (``register_reader.read_register``, within
+the import bounds; it reports every bad row with its sheet, row and column) and only then writes,
+in one transaction: the import log row and every asset, or nothing. Duplicates against what is
+already stored are found by the parser (it is given the stored tags and serials); a concurrent
+import that slips in between is caught by the unique constraints and rolls the whole transaction
+back.
 """
 
 from __future__ import annotations
@@ -12,27 +13,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from agent.vntime import local_date
+from collector import audit
 from collector.schema import communes
 from inventory.errors import AssetNotFound, RegisterConflict
 from inventory.lives import LifeTables
 from inventory.models import Asset, AssetKind, AssetStatus, Revaluation
-from inventory.register_io import read_register
+from inventory.register_limits import RegisterBounds
+from inventory.register_reader import read_register
 from inventory.schema import inventory_assets, inventory_imports
-
-# Vietnam keeps UTC+7 all year (no daylight saving): the register's dates are local dates.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
-
-
-def local_date(now: datetime) -> date:
-    """The calendar date in Vietnam at the instant ``now`` (an aware datetime)."""
-    return now.astimezone(VIETNAM).date()
 
 
 class ImportMode(StrEnum):
@@ -131,12 +127,15 @@ def import_register(
     now: datetime,
     mode: ImportMode = ImportMode.APPEND,
     tables: LifeTables | None = None,
+    bounds: RegisterBounds | None = None,
+    actor: str = "system",
 ) -> ImportResult:
-    """Store every asset of a CSV/XLSX register, or nothing.
+    """Store every asset of a CSV/XLSX register, or nothing; ``actor`` goes to the audit log.
 
-    Raises ``RegisterFileError`` when the file cannot be read, ``RegisterRejected`` (every bad row:
-    sheet, row, column, reason) when any row is bad, ``RegisterConflict`` when a concurrent import
-    stored the same tag or serial first. In every one of these cases the store is unchanged.
+    Raises ``RegisterFileError`` when the file cannot be read (``RegisterTooLarge`` when it breaks
+    one of ``bounds``, default ``RegisterBounds()``), ``RegisterRejected`` (every bad row: sheet,
+    row, column, reason) when any row is bad, ``RegisterConflict`` when a concurrent import stored
+    the same tag or serial first. In every one of these cases the store is unchanged.
     """
     if now.tzinfo is None:
         raise ValueError("now must be time-zone aware")
@@ -157,6 +156,7 @@ def import_register(
         existing_tags=tags,
         existing_serials=serials,
         tables=tables,
+        bounds=bounds,
     )
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -175,6 +175,14 @@ def import_register(
             ).scalar_one()
             if assets:
                 conn.execute(insert(inventory_assets), [_asset_row(a, import_id) for a in assets])
+            audit.record(
+                conn,
+                now,
+                actor,
+                "register_imported",
+                f"import:{import_id}",
+                f"{filename[:120]} mode={mode.value} assets={len(assets)} sha256={digest[:16]}",
+            )
     except IntegrityError as exc:
         raise RegisterConflict(
             "another import stored one of these asset tags or serials at the same time; "

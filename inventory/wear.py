@@ -36,10 +36,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from inventory.fmt import vnd_en, vnd_vi
 from inventory.lives import ClassRate, LifeTables, RuleSet
 from inventory.models import Asset, AssetStatus
-from inventory.tables import Cell, Column, ColumnType, Sheet
+from inventory.money import vnd_en, vnd_vi
 
 
 class FirstYearRule(StrEnum):
@@ -235,109 +234,129 @@ def wear_schedule(
     marked ``projected``.
     """
     settings = settings or WearSettings()
-    through = as_of.year if through_year is None else through_year
     class_id = tables.class_of(asset)
     cost = asset.cost_basis
     if not asset.is_fixed_asset or cost is None:
-        if cost is None:
-            note_vi = "Chưa rõ nguyên giá, chưa đánh giá lại: không tính hao mòn"
-            note_en = "Cost unknown and not revalued: no wear computed"
-        else:
-            note_vi = (
-                f"Nguyên giá {vnd_vi(cost)} dưới 10.000.000 đ: không phải tài sản cố định, "
-                "không tính hao mòn (công cụ, dụng cụ)"
-            )
-            note_en = (
-                f"Cost {vnd_en(cost)} is under 10,000,000 VND: not a fixed asset, no wear "
-                "(tool or supply)"
-            )
-        return WearSchedule(
-            asset_tag=asset.asset_tag,
-            asset_class=class_id,
-            is_fixed_asset=False,
-            cost=cost,
-            opening_accumulated=0,
-            rows=(),
-            note_vi=note_vi,
-            note_en=note_en,
-        )
-
-    first_year = first_wear_year(asset, settings)
-    stop = _stop_year(asset, as_of)
-    disposed = asset.status in (AssetStatus.RETIRED, AssetStatus.TRANSFERRED)
-    revalued = asset.revaluation is not None
-    second_hand = asset.years_used_before_purchase > 0
-
-    if revalued:
-        start, accumulated, plan = _revalued_start(asset, tables, class_id, settings)
+        return _without_wear(asset, class_id, cost)
+    books = _Books(asset, tables, class_id, cost, first_wear_year(asset, settings), as_of)
+    if asset.revaluation is not None:
+        start, opening, plan = _revalued_start(asset, tables, class_id, settings)
     else:
-        start, accumulated = first_year, 0
-        rate = tables.rate(first_year, class_id)
-        if second_hand:
+        start, opening = books.first_year, 0
+        rate = tables.rate(books.first_year, class_id)
+        if asset.years_used_before_purchase > 0:
             life = max(1, rate.life_years - asset.years_used_before_purchase)
-            plan = _spread(cost, life, first_year, WearMethod.SECOND_HAND)
+            plan = _spread(cost, life, books.first_year, WearMethod.SECOND_HAND)
         else:
-            plan = _straight_line(cost, rate, first_year)
-    opening = accumulated
-
-    rows: list[WearRow] = []
-    # The rule set the asset was booked under: an asset put into use in 2025 but first worn in
-    # 2026 (FROM_NEXT_YEAR) is still "on the books before 2026" for Art. 18.1.
-    current_rule_set: RuleSet | None = (
-        None if revalued else tables.rule_set_for(asset.put_into_use.year)
-    )
-    for year in range(start, through + 1):
-        if disposed and stop is not None and year >= stop:
-            break
-        rule_set = tables.rule_set_for(year)
-        rate = rule_set.rates[class_id]
-        if current_rule_set is not None and rule_set.id != current_rule_set.id:
-            plan = _plan_at_new_rule_set(
-                plan=plan,
-                rule_set=rule_set,
-                old_rate=current_rule_set.rates[class_id],
-                new_rate=rate,
-                year=year,
-                cost=cost,
-                accumulated=accumulated,
-                years_used=year - first_year + asset.years_used_before_purchase,
-                keep_plan=revalued or second_hand,
-                first_year=first_year,
-            )
-        current_rule_set = rule_set
-        remaining = cost - accumulated
-        if stop is not None and year >= stop:
-            wear, method = 0, WearMethod.BROKEN
-        elif remaining <= 0:
-            wear, method = 0, WearMethod.FULLY_WORN
-        elif year >= plan.last_year or plan.annual >= remaining:
-            wear = remaining
-            last_of_spread = plan.method is WearMethod.TRANSITION_PAST_LIFE
-            method = plan.method if last_of_spread else WearMethod.LAST_YEAR
-        else:
-            wear, method = plan.annual, plan.method
-        accumulated += wear
-        rows.append(
-            WearRow(
-                year=year,
-                rule_set=rule_set.id,
-                life_years=rate.life_years,
-                rate_percent=rate.rate_percent,
-                method=method,
-                wear=wear,
-                accumulated=accumulated,
-                remaining=cost - accumulated,
-                projected=date(year, 12, 31) > as_of,
-            )
-        )
+            plan = _straight_line(cost, rate, books.first_year)
+    through = as_of.year if through_year is None else through_year
     return WearSchedule(
         asset_tag=asset.asset_tag,
         asset_class=class_id,
         is_fixed_asset=True,
         cost=cost,
         opening_accumulated=opening,
-        rows=tuple(rows),
+        rows=tuple(books.rows(start, through, opening, plan)),
     )
+
+
+def _without_wear(asset: Asset, class_id: str, cost: int | None) -> WearSchedule:
+    """The schedule of a tool or supply, or of an asset whose cost is unknown: no rows, a note."""
+    if cost is None:
+        note_vi = "Chưa rõ nguyên giá, chưa đánh giá lại: không tính hao mòn"
+        note_en = "Cost unknown and not revalued: no wear computed"
+    else:
+        note_vi = (
+            f"Nguyên giá {vnd_vi(cost)} dưới 10.000.000 đ: không phải tài sản cố định, "
+            "không tính hao mòn (công cụ, dụng cụ)"
+        )
+        note_en = (
+            f"Cost {vnd_en(cost)} is under 10,000,000 VND: not a fixed asset, no wear "
+            "(tool or supply)"
+        )
+    return WearSchedule(
+        asset_tag=asset.asset_tag,
+        asset_class=class_id,
+        is_fixed_asset=False,
+        cost=cost,
+        opening_accumulated=0,
+        rows=(),
+        note_vi=note_vi,
+        note_en=note_en,
+    )
+
+
+@dataclass(frozen=True)
+class _Books:
+    """One fixed asset on the books: what every fiscal year's row is computed from."""
+
+    asset: Asset
+    tables: LifeTables
+    class_id: str
+    cost: int
+    first_year: int
+    as_of: date
+
+    def rows(self, start: int, through: int, accumulated: int, plan: _Plan) -> list[WearRow]:
+        """The rows from ``start`` to ``through``, re-planning where the rule set changes."""
+        asset = self.asset
+        stop = _stop_year(asset, self.as_of)
+        disposed = asset.status in (AssetStatus.RETIRED, AssetStatus.TRANSFERRED)
+        revalued = asset.revaluation is not None
+        # The rule set the asset was booked under: an asset put into use in 2025 but first worn
+        # in 2026 (FROM_NEXT_YEAR) is still "on the books before 2026" for Art. 18.1.
+        current: RuleSet | None = (
+            None if revalued else self.tables.rule_set_for(asset.put_into_use.year)
+        )
+        rows: list[WearRow] = []
+        for year in range(start, through + 1):
+            if disposed and stop is not None and year >= stop:
+                break
+            rule_set = self.tables.rule_set_for(year)
+            rate = rule_set.rates[self.class_id]
+            if current is not None and rule_set.id != current.id:
+                plan = _plan_at_new_rule_set(
+                    plan=plan,
+                    rule_set=rule_set,
+                    old_rate=current.rates[self.class_id],
+                    new_rate=rate,
+                    year=year,
+                    cost=self.cost,
+                    accumulated=accumulated,
+                    years_used=year - self.first_year + asset.years_used_before_purchase,
+                    keep_plan=revalued or asset.years_used_before_purchase > 0,
+                    first_year=self.first_year,
+                )
+            current = rule_set
+            broken = stop is not None and year >= stop
+            wear, method = _year_wear(plan, year, self.cost - accumulated, broken)
+            accumulated += wear
+            rows.append(
+                WearRow(
+                    year=year,
+                    rule_set=rule_set.id,
+                    life_years=rate.life_years,
+                    rate_percent=rate.rate_percent,
+                    method=method,
+                    wear=wear,
+                    accumulated=accumulated,
+                    remaining=self.cost - accumulated,
+                    projected=date(year, 12, 31) > self.as_of,
+                )
+            )
+        return rows
+
+
+def _year_wear(plan: _Plan, year: int, remaining: int, broken: bool) -> tuple[int, WearMethod]:
+    """One fiscal year's wear and how it was computed, with ``remaining`` value at its start."""
+    if broken:
+        return 0, WearMethod.BROKEN
+    if remaining <= 0:
+        return 0, WearMethod.FULLY_WORN
+    if year >= plan.last_year or plan.annual >= remaining:
+        last_of_spread = plan.method is WearMethod.TRANSITION_PAST_LIFE
+        return remaining, plan.method if last_of_spread else WearMethod.LAST_YEAR
+    return plan.annual, plan.method
 
 
 def _plan_at_new_rule_set(
@@ -380,57 +399,3 @@ def wear_schedules(
         wear_schedule(asset, tables, as_of=as_of, through_year=through_year, settings=settings)
         for asset in assets
     ]
-
-
-WEAR_COLUMNS: tuple[Column, ...] = (
-    Column("asset_tag", "Mã tài sản", "Asset tag", width=18),
-    Column("asset_class", "Nhóm tài sản", "Asset class", width=20),
-    Column("year", "Năm tài chính", "Fiscal year", ColumnType.INT),
-    Column("rule_set", "Chế độ áp dụng", "Rule set", width=16),
-    Column("life_years", "Thời gian sử dụng (năm)", "Life (years)", ColumnType.INT),
-    Column("rate_percent", "Tỷ lệ hao mòn (%/năm)", "Rate (%/yr)", ColumnType.DECIMAL),
-    Column("method", "Cách tính", "Method", width=45),
-    Column("cost", "Nguyên giá (VNĐ)", "Cost (VND)", ColumnType.VND, width=18),
-    Column("wear", "Hao mòn trong năm (VNĐ)", "Wear in year (VND)", ColumnType.VND, width=18),
-    Column("accumulated", "Hao mòn lũy kế (VNĐ)", "Accumulated (VND)", ColumnType.VND, width=18),
-    Column("remaining", "Giá trị còn lại (VNĐ)", "Remaining (VND)", ColumnType.VND, width=18),
-    Column("projected", "Dự tính", "Projected", ColumnType.BOOL),
-)
-
-
-def wear_sheet(schedules: Iterable[WearSchedule], *, lang: str = "vi") -> Sheet:
-    """The wear report: one line per asset and fiscal year (assets without wear: one note line)."""
-    rows: list[tuple[Cell, ...]] = []
-    for schedule in schedules:
-        if not schedule.rows:
-            note = schedule.note_vi if lang == "vi" else schedule.note_en
-            rows.append(
-                (
-                    schedule.asset_tag,
-                    schedule.asset_class,
-                    *(None, None, None, None),
-                    note,
-                    schedule.cost,
-                    *(None, None, None, None),
-                )
-            )
-            continue
-        for row in schedule.rows:
-            label_vi, label_en = METHOD_LABELS[row.method]
-            rows.append(
-                (
-                    schedule.asset_tag,
-                    schedule.asset_class,
-                    row.year,
-                    row.rule_set,
-                    row.life_years,
-                    row.rate_percent,
-                    label_vi if lang == "vi" else label_en,
-                    schedule.cost,
-                    row.wear,
-                    row.accumulated,
-                    row.remaining,
-                    row.projected,
-                )
-            )
-    return Sheet("Hao mòn", "Wear", WEAR_COLUMNS, tuple(rows))

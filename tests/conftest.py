@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from collector import communes, migrate
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
 from collector.settings import Settings, load_settings
+from province import migrate
 from tests.services import missing_service
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from pathlib import Path
 
 import pytest
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def in_ci() -> bool:
@@ -47,10 +44,3 @@ def free_udp_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def shared_dir() -> Path:
-    """The project's ../shared folder (recordings, communes CSV), or skip/fail."""
-    if not SHARED.is_dir():
-        missing_service(f"the shared folder {SHARED}")
-    return SHARED

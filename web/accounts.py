@@ -1,7 +1,10 @@
-"""Console accounts: users and roles, argon2id passwords, sessions, login rate limit, audit log.
+"""Console accounts: users and roles, argon2id password hashes, sessions, audit lines.
 
-Every function takes the engine and the time (``now``) so that tests drive expiry and the rate
-limit window with a fake clock.
+Commune staff (role ``commune``, issue 22) are scoped to their communes (``web_user_communes``):
+they report problems for those communes and see those communes' tickets only.
+
+Logging in (the attempt limits, the bounded password checks) is ``web.login``'s. Every function
+takes the engine and the time (``now``) so that tests drive expiry with a fake clock.
 """
 
 from __future__ import annotations
@@ -9,30 +12,28 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from web.errors import AccountError, LoginRefused, TooManyAttempts
+from collector import audit
+from collector.schema import communes as commune_rows
+from web.errors import AccountError
+from web.schema import sessions, user_communes, users
 
 __all__ = ["AccountError", "Role", "Session", "User"]
-from web.schema import audit, login_failures, sessions, users
 
 # argon2-cffi's defaults follow RFC 9106's second recommended profile (argon2id, 64 MiB, t=3).
 _HASHER = PasswordHasher()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 SESSION_LIFETIME = timedelta(hours=12)
-# Five wrong passwords for one account, or twenty from one address, in fifteen minutes.
-FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_CLIENT = 20
 
 
 class Role(StrEnum):
@@ -42,6 +43,7 @@ class Role(StrEnum):
     DOST = "dost"  # Sở KH&CN viewer: overview, communes, tickets (read only), fleet
     VENDOR = "vendor"  # technician of one contract: that owner's tickets only
     FINANCE = "finance"  # Sở Tài chính: register and budget plan
+    COMMUNE = "commune"  # commune staff: report problems, their communes' tickets (issue 22)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +55,18 @@ class User:
     display_name: str
     role: Role
     owner: str | None
+    # The communes of a commune user (sorted codes); empty for the other roles.
+    communes: tuple[str, ...] = ()
 
     @property
     def ticket_scope(self) -> str | None:
         """The owner whose tickets this user is limited to (None: all tickets)."""
         return self.owner if self.role is Role.VENDOR else None
+
+    @property
+    def commune_scope(self) -> frozenset[str] | None:
+        """The communes whose tickets this user sees and reports for (None: every commune)."""
+        return frozenset(self.communes) if self.role is Role.COMMUNE else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +97,10 @@ def create_user(
     display_name: str = "",
     known_owners: frozenset[str] | None = None,
     actor: str = "system",
+    communes: Collection[str] = (),
 ) -> User:
-    """Store a new user; refuses a bad name, a short password or a vendor without a contract."""
+    """Store a new user; refuses a bad name, a short password, a vendor without a contract or a
+    commune user without communes of this collector."""
     if not USERNAME.match(username):
         raise AccountError(
             "username",
@@ -105,6 +116,7 @@ def create_user(
             raise AccountError("owner", f"{owner!r} is not an owner in routing.yaml ({allowed})")
     elif owner:
         raise AccountError("owner", "only vendor users have an owner")
+    codes = _commune_codes(role, communes)
     values = {
         "username": username,
         "display_name": display_name or username,
@@ -116,35 +128,101 @@ def create_user(
     }
     try:
         with engine.begin() as conn:
+            _check_communes(conn, codes)
             user_id = conn.execute(insert(users).values(values)).inserted_primary_key
+            assert user_id is not None
+            if codes:
+                conn.execute(
+                    insert(user_communes),
+                    [{"user_id": int(user_id[0]), "commune_code": code} for code in codes],
+                )
             record(
                 conn=conn,
                 at=now,
                 actor=actor,
                 action="user_created",
                 target=username,
-                detail=role.value,
+                detail=role.value + (f" {','.join(codes)}" if codes else ""),
             )
     except IntegrityError as exc:
         raise AccountError("username", f"{username!r} already exists") from exc
-    assert user_id is not None
     return User(
         int(user_id[0]),
         username,
         display_name or username,
         role,
         owner if role is Role.VENDOR else None,
+        codes,
     )
 
 
-def _user(row: Any) -> User:
-    return User(int(row.id), row.username, row.display_name, Role(row.role), row.owner)
+# A commune user's communes: at most this many (a commune officer covers a few at most).
+MAX_COMMUNES = 50
+_CODE = re.compile(r"^[0-9]{5}$")
+
+
+def parse_communes(text: str) -> tuple[str, ...]:
+    """Commune codes typed in a form or on a command line: separated by commas or spaces."""
+    return tuple(part for part in re.split(r"[\s,;]+", text) if part)
+
+
+def _commune_codes(role: Role, communes: Collection[str]) -> tuple[str, ...]:
+    """The communes of a new user, checked for their form: a commune user needs some, others
+    none."""
+    codes = tuple(sorted({code.strip() for code in communes if code.strip()}))
+    if role is not Role.COMMUNE:
+        if codes:
+            raise AccountError("communes", "only commune users have communes")
+        return ()
+    if not codes:
+        raise AccountError("communes", "a commune user needs the code of at least one commune")
+    if len(codes) > MAX_COMMUNES:
+        raise AccountError("communes", f"{len(codes)} communes; at most {MAX_COMMUNES}")
+    bad = [code for code in codes if not _CODE.match(code)]
+    if bad:
+        raise AccountError("communes", f"{bad[0][:20]!r} is not a commune code (5 digits)")
+    return codes
+
+
+def _check_communes(conn: Connection, codes: Sequence[str]) -> None:
+    if not codes:
+        return
+    known = set(
+        conn.execute(select(commune_rows.c.code).where(commune_rows.c.code.in_(codes))).scalars()
+    )
+    missing = [code for code in codes if code not in known]
+    if missing:
+        raise AccountError(
+            "communes", f"{', '.join(missing)}: not a commune of this collector (communes load)"
+        )
+
+
+def _user(row: Any, communes: Sequence[str] = ()) -> User:
+    return User(
+        int(row.id), row.username, row.display_name, Role(row.role), row.owner, tuple(communes)
+    )
+
+
+def _communes_of(conn: Connection, user_ids: Collection[int]) -> dict[int, list[str]]:
+    """The communes of each of ``user_ids`` that has some."""
+    out: dict[int, list[str]] = {}
+    if not user_ids:
+        return out
+    for user_id, code in conn.execute(
+        select(user_communes.c.user_id, user_communes.c.commune_code)
+        .where(user_communes.c.user_id.in_(sorted(user_ids)))
+        .order_by(user_communes.c.commune_code)
+    ):
+        out.setdefault(int(user_id), []).append(str(code))
+    return out
 
 
 def list_users(engine: Engine) -> list[User]:
-    """Every user, by name."""
+    """Every user, by name, with their communes."""
     with engine.connect() as conn:
-        return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+        rows = conn.execute(select(users).order_by(users.c.username)).all()
+        scoped = _communes_of(conn, [int(r.id) for r in rows if r.role == Role.COMMUNE.value])
+    return [_user(r, scoped.get(int(r.id), ())) for r in rows]
 
 
 def disabled_usernames(engine: Engine) -> frozenset[str]:
@@ -153,6 +231,23 @@ def disabled_usernames(engine: Engine) -> frozenset[str]:
         return frozenset(
             conn.execute(select(users.c.username).where(users.c.disabled.is_(True))).scalars()
         )
+
+
+def is_vendor_user(engine: Engine, username: str, owner: str) -> bool:
+    """Whether ``username`` is an enabled vendor user of routing owner ``owner`` (whose API
+    token routing.yaml ties to that user: disabling the user stops the token)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users.c.role, users.c.owner, users.c.disabled).where(
+                users.c.username == username
+            )
+        ).first()
+    return (
+        row is not None
+        and not row.disabled
+        and row.role == Role.VENDOR.value
+        and row.owner == owner
+    )
 
 
 def disable_user(engine: Engine, username: str, actor: str, now: datetime) -> None:
@@ -168,66 +263,20 @@ def disable_user(engine: Engine, username: str, actor: str, now: datetime) -> No
         record(conn=conn, at=now, actor=actor, action="user_disabled", target=username)
 
 
-def _recent_failures(engine: Engine, username: str, client: str, now: datetime) -> tuple[int, int]:
-    since = now - FAILURE_WINDOW
-    with engine.connect() as conn:
-        per_user = conn.execute(
-            select(func.count()).where(
-                login_failures.c.username == username, login_failures.c.at > since
-            )
-        ).scalar_one()
-        per_client = conn.execute(
-            select(func.count()).where(
-                login_failures.c.client == client, login_failures.c.at > since
-            )
-        ).scalar_one()
-    return int(per_user), int(per_client)
-
-
-def login(engine: Engine, username: str, password: str, client: str, now: datetime) -> str:
-    """Check the password and open a session; returns the session token (the cookie's value).
-
-    Raises ``TooManyAttempts`` before even checking the password once the window's failures are
-    spent, so guessing stays slow whatever the guesses are.
-    """
-    username = username.strip().lower()[:64]
-    client = client[:64]
-    per_user, per_client = _recent_failures(engine, username, client, now)
-    if per_user >= MAX_FAILURES_PER_USER or per_client >= MAX_FAILURES_PER_CLIENT:
-        raise TooManyAttempts(int(FAILURE_WINDOW.total_seconds() // 60))
-    with engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.username == username)).first()
-    ok = False
-    if row is not None and not row.disabled:
-        try:
-            ok = _HASHER.verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-    if not ok:
-        with engine.begin() as conn:
-            conn.execute(insert(login_failures).values(username=username, client=client, at=now))
-            record(conn=conn, at=now, actor=username, action="login_failed", target=client)
-        raise LoginRefused()
-    assert row is not None
+def start_session(conn: Connection, user_id: int, now: datetime) -> str:
+    """Open a session for ``user_id`` inside the caller's transaction; returns its token (the
+    cookie's value, stored only as a digest). Expired sessions are dropped on the way."""
     token = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        if _HASHER.check_needs_rehash(row.password_hash):
-            conn.execute(
-                update(users)
-                .where(users.c.id == row.id)
-                .values(password_hash=hash_password(password))
-            )
-        conn.execute(
-            insert(sessions).values(
-                token_sha256=_digest(token),
-                user_id=row.id,
-                csrf_token=secrets.token_urlsafe(32),
-                created_at=now,
-                expires_at=now + SESSION_LIFETIME,
-            )
+    conn.execute(
+        insert(sessions).values(
+            token_sha256=_digest(token),
+            user_id=user_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
         )
-        conn.execute(delete(sessions).where(sessions.c.expires_at < now))
-        record(conn=conn, at=now, actor=username, action="login", target=client)
+    )
+    conn.execute(delete(sessions).where(sessions.c.expires_at < now))
     return token
 
 
@@ -241,9 +290,10 @@ def session_for(engine: Engine, token: str | None, now: datetime) -> Session | N
             .join(sessions, sessions.c.user_id == users.c.id)
             .where(sessions.c.token_sha256 == _digest(token))
         ).first()
-    if row is None or row.expires_at <= now or row.disabled:
-        return None
-    return Session(_user(row), row.csrf_token)
+        if row is None or row.expires_at <= now or row.disabled:
+            return None
+        scoped = _communes_of(conn, [int(row.id)]) if row.role == Role.COMMUNE.value else {}
+    return Session(_user(row, scoped.get(int(row.id), ())), row.csrf_token)
 
 
 def logout(engine: Engine, token: str, actor: str, now: datetime) -> None:
@@ -262,44 +312,48 @@ def record(
     target: str = "",
     detail: str = "",
 ) -> None:
-    """Append one line to the audit log, inside the caller's transaction (``conn``)."""
-    conn.execute(
-        insert(audit).values(
-            at=at, actor=actor[:64], action=action, target=target[:200], detail=detail
-        )
-    )
+    """Append one line to the audit log (``collector.audit``, the log the API and the CLI write
+    too), inside the caller's transaction (``conn``)."""
+    audit.record(conn, at, actor, action, target, detail)
 
 
 def audit_log(engine: Engine, limit: int = 200) -> list[dict[str, object]]:
-    """The latest audit lines, newest first."""
-    with engine.connect() as conn:
-        return [
-            dict(row._mapping)
-            for row in conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit))
-        ]
+    """The latest audit lines of every entry point (console, API, CLI), newest first."""
+    return audit.latest(engine, limit)
 
 
 def write_audit(
     engine: Engine, at: datetime, actor: str, action: str, target: str = "", detail: str = ""
 ) -> None:
-    """Append one line to the audit log in its own transaction."""
+    """Append one line to the audit log in its own transaction (ticket changes are recorded by
+    ``alerts.tickets`` in the change's own transaction instead, from every entry point)."""
     with engine.begin() as conn:
         record(conn=conn, at=at, actor=actor, action=action, target=target, detail=detail)
 
 
-# One account per role for ``commune-monitor demo`` (issue 10: "the demo creates one of each").
+# One account per role for ``commune-monitor demo`` (issue 10: "the demo creates one of each");
+# the commune user gets the demo's first communes.
 DEMO_USERS: tuple[tuple[str, Role, str | None], ...] = (
     ("admin", Role.ADMIN, None),
     ("dost", Role.DOST, None),
     ("isp-tech", Role.VENDOR, "isp"),
+    ("it-xa", Role.VENDOR, "commune-it"),
     ("finance", Role.FINANCE, None),
+    ("can-bo-xa", Role.COMMUNE, None),
 )
 
 
-def create_demo_users(engine: Engine, now: datetime) -> list[tuple[User, str]]:
-    """Create the demo's users with fresh random passwords; returns each user and its password."""
+def create_demo_users(
+    engine: Engine, now: datetime, communes: Sequence[str] = ()
+) -> list[tuple[User, str]]:
+    """Create the demo's users with fresh random passwords; returns each user and its password.
+    ``communes`` are the commune user's (without any, it is not made)."""
     made = []
     for username, role, owner in DEMO_USERS:
+        if role is Role.COMMUNE and not communes:
+            continue
         password = secrets.token_urlsafe(12)
-        made.append((create_user(engine, username, password, role, now, owner=owner), password))
+        scoped = communes if role is Role.COMMUNE else ()
+        user = create_user(engine, username, password, role, now, owner=owner, communes=scoped)
+        made.append((user, password))
     return made

@@ -1,20 +1,20 @@
 """``commune-monitor users …``: console accounts (create the first admin, list users).
 
-Registered by ``collector.cli`` as a sub-app, so the global options (``--database-url``,
+Registered by ``province.cli`` as a sub-app, so the global options (``--database-url``,
 ``--config``, ``--data-dir``) choose the store.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn, Protocol
+from typing import Annotated
 
 import typer
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
 from alerts.errors import AlertsError
 from alerts.routing import load_routing
+from collector.cli_support import cli_actor, fail, settings_of, store
 from collector.db import make_engine
-from collector.settings import Settings, load_settings
 from web import accounts
 from web.accounts import Role
 from web.errors import AccountError
@@ -25,22 +25,6 @@ app = typer.Typer(
 )
 
 
-class _SettingsSource(Protocol):
-    """What ``collector.cli`` puts in the context: settings built from the global options."""
-
-    def settings(self, **more: object) -> Settings: ...
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    source: _SettingsSource | None = ctx.obj
-    return source.settings() if source is not None else load_settings()
-
-
 @app.command("create")
 def users_create(
     ctx: typer.Context,
@@ -48,13 +32,21 @@ def users_create(
     role: Annotated[
         Role,
         typer.Option(
-            help="admin (everything), dost (read-only province view), vendor (one contract's "
-            "tickets; needs --owner), finance (register and budget plan)."
+            help="admin (everything), dost (province view, reports problems), vendor (one "
+            "contract's tickets; needs --owner), finance (register and budget plan), commune "
+            "(commune staff: reports problems and sees its communes' tickets; needs --commune)."
         ),
     ],
     owner: Annotated[
         str | None,
         typer.Option(help="For --role vendor: the owner id in routing.yaml whose tickets it sees."),
+    ] = None,
+    commune: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="For --role commune: a commune code (5 digits) it reports for; repeat the "
+            "option, or give several separated by commas."
+        ),
     ] = None,
     display_name: Annotated[
         str, typer.Option(help="Name shown in the console and the audit log; default: username.")
@@ -71,13 +63,13 @@ def users_create(
     ] = "",
 ) -> None:
     """Create a console user (e.g. the first admin)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     known: frozenset[str] | None = None
     if role is Role.VENDOR:
         try:
-            known = frozenset(load_routing(settings.alerts_routing_file).owners)
+            known = frozenset(load_routing(settings.alerts.routing_file).owners)
         except AlertsError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     engine = make_engine(settings)
     try:
         user = accounts.create_user(
@@ -89,23 +81,23 @@ def users_create(
             owner=owner,
             display_name=display_name,
             known_owners=known,
+            # The audit log names the account that ran the command.
+            actor=cli_actor(),
+            communes=[code for text in commune or [] for code in accounts.parse_communes(text)],
         )
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         engine.dispose()
     scope = f", owner {user.owner}" if user.owner else ""
+    scope += f", communes {', '.join(user.communes)}" if user.communes else ""
     typer.echo(f"created user {user.username} (role {user.role.value}{scope})")
 
 
 @app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """Every console user with role and owner."""
-    engine = make_engine(_settings(ctx))
-    try:
+    with store(ctx) as engine:
         for user in accounts.list_users(engine):
-            typer.echo(
-                f"{user.username}\t{user.role.value}\t{user.owner or '-'}\t{user.display_name}"
-            )
-    finally:
-        engine.dispose()
+            scope = user.owner or ",".join(user.communes) or "-"
+            typer.echo(f"{user.username}\t{user.role.value}\t{scope}\t{user.display_name}")

@@ -1,5 +1,8 @@
 """A device's last 24 hours or 7 days (CPU, memory, disk, software probe time, link RTT).
 
+A PC's software probe time comes from its probes' own ``service`` devices (``probe:<target>@<pc>``),
+which the agent reports beside the PC in the same report.
+
 The state store keeps only each device's latest samples (``device_state``); its history is in the
 time-series database when one is configured (``influx_url``: VictoriaMetrics or InfluxDB), and
 the console must work without one. What the store always has is the journal: every report as the
@@ -17,15 +20,14 @@ device's current agent is read: a PC that moved to another agent shows its histo
 from __future__ import annotations
 
 import statistics
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import orjson
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from collector.schema import device_state, journal
+from collector.journal import sampled_reports
+from collector.schema import device_state
 
 Span = Literal["24h", "7d"]
 # Span → (length, bars): half-hour bars over a day, two-hour bars over a week.
@@ -35,6 +37,16 @@ SPANS: dict[Span, tuple[timedelta, int]] = {
 }
 PER_BUCKET = 6
 METRICS: tuple[str, ...] = ("cpu", "memory", "disk", "probe_ms", "rtt_ms")
+# A PC's probes of central systems travel as ``service`` devices of their own, with the device id
+# ``probe:<target>@<pc>`` (agent/checks/common.py, path_device_id): they are the PC's history too.
+PROBE_PREFIX = "probe:"
+
+
+def measured_by(report_device_id: str, device_id: str) -> bool:
+    """Whether a report's device is ``device_id`` itself or one of its probes."""
+    return report_device_id == device_id or (
+        report_device_id.startswith(PROBE_PREFIX) and report_device_id.endswith(f"@{device_id}")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,21 +109,13 @@ def device_history(
         ).scalar_one_or_none()
         if agent_id is None:
             return None
-        in_span = (
-            journal.c.agent_id == agent_id,
-            journal.c.measured_at > start,
-            journal.c.measured_at <= now,
-        )
-        total = conn.execute(select(func.count()).where(*in_span)).scalar_one()
-        stride = max(1, int(total) // (bars * PER_BUCKET))
-        query = select(journal.c.measured_at, journal.c.payload).where(*in_span)
-        if stride > 1:
-            query = query.where(journal.c.seq % stride == 0)
-        for measured_at, payload in conn.execute(query):
+        sample = sampled_reports(conn, agent_id, start, now, bars * PER_BUCKET)
+        stride = sample.stride
+        for measured_at, report in sample:
             reports += 1
             index = min(bars - 1, int((measured_at - start) / step))
-            for report_device in orjson.loads(zlib.decompress(payload))["devices"]:
-                if report_device["device_id"] != device_id:
+            for report_device in report["devices"]:
+                if not measured_by(report_device["device_id"], device_id):
                     continue
                 for key, value in _values(report_device).items():
                     sums[key][index] += value

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from alerts.text import CLASS_TEXT, VN_TZ
+from agent.vntime import VN_TZ, format_local
+from alerts.text import CLASS_TEXT
+from web.i18n_people import PEOPLE_MESSAGES
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
@@ -31,6 +33,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_many_attempts": (
         "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
         "Too many failed logins. Try again in {minutes} minutes.",
+    ),
+    "login_busy": (
+        "Máy chủ đang bận kiểm tra mật khẩu. Vui lòng thử lại sau vài giây.",
+        "The server is busy checking passwords. Try again in a few seconds.",
     ),
     "role_admin": ("Quản trị", "Administrator"),
     "role_dost": ("Sở KH&CN (xem)", "DOST (viewer)"),
@@ -52,6 +58,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_slow": ("Phần mềm chậm", "Software slow"),
     "status_down": ("Mất kết nối", "Down"),
     "status_unmonitored": ("Chưa giám sát", "Not monitored"),
+    "status_closed": ("Ngoài giờ làm việc", "Closed (out of hours)"),
     "all": ("Tất cả", "All"),
     "search": ("Tìm", "Search"),
     "search_placeholder": ("Tên hoặc mã xã", "Commune name or code"),
@@ -79,6 +86,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "health_ok": ("Bình thường", "OK"),
     "health_warn": ("Cần chú ý", "Warning"),
     "health_stale": ("Mất tín hiệu", "Silent"),
+    "health_off": ("Đã tắt", "Off"),
+    "off_since": ("Đã tắt máy lúc {at} ({reason})", "Off since {at} ({reason})"),
+    "off_reason_shutdown": ("tắt máy", "shutdown"),
+    "off_reason_reboot": ("khởi động lại", "reboot"),
+    "off_reason_service_stop": ("dừng dịch vụ", "service stopped"),
+    "off_reason_interrupted": ("dừng tay", "stopped by hand"),
+    "off_reason_outside_hours": ("ngoài giờ làm việc", "outside opening hours"),
+    "out_of_hours": ("Ngoài giờ làm việc", "Outside opening hours"),
+    "banner_maintenance": (
+        "Đang bảo trì (#{id}, đến {until}): {reason}",
+        "Maintenance in progress (#{id}, until {until}): {reason}",
+    ),
+    "banner_silence": (
+        "Đang tạm dừng cảnh báo (#{id}, đến {until}): {reason}",
+        "Alerts silenced (#{id}, until {until}): {reason}",
+    ),
+    "banner_guard": (
+        "Tạm dừng đánh giá mất kết nối: bộ thu đang chậm hoặc vừa khởi động ({why})",
+        "Silence not judged: the collector is behind or just started ({why})",
+    ),
     "cpu": ("CPU", "CPU"),
     "memory": ("Bộ nhớ", "Memory"),
     "disk": ("Ổ đĩa", "Disk"),
@@ -218,6 +245,83 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kind_nvr": ("Đầu ghi hình", "Video recorder"),
     "kind_video_conference": ("Thiết bị họp trực tuyến", "Video conference"),
     "kind_other": ("Khác", "Other"),
+    # official reports (alerts.official_report; web/routes/reports.py, web/report_files.py)
+    "nav_reports": ("Báo cáo", "Reports"),
+    "rep_title": (
+        "Báo cáo tình hình hoạt động hệ thống CNTT tại các xã, phường",
+        "Report on the IT of the commune centres",
+    ),
+    "rep_heading": ("Báo cáo định kỳ", "Periodic reports"),
+    "rep_kind": ("Loại kỳ", "Period kind"),
+    "rep_kind_month": ("Tháng", "Month"),
+    "rep_kind_quarter": ("Quý", "Quarter"),
+    "rep_month": ("Tháng (YYYY-MM)", "Month (YYYY-MM)"),
+    "rep_quarter": ("Quý", "Quarter"),
+    "rep_format": ("Định dạng", "Format"),
+    "rep_download": ("Tải báo cáo", "Download the report"),
+    "rep_period": ("Kỳ báo cáo", "Period"),
+    "rep_generated": ("Lập lúc", "Generated at"),
+    "rep_partial": (
+        "Kỳ báo cáo chưa kết thúc: số liệu tính đến {at}.",
+        "The period is not over: figures up to {at}.",
+    ),
+    "rep_summary": ("Tổng hợp theo tỉnh", "Summary per province"),
+    "rep_province": ("Tỉnh, thành phố", "Province"),
+    "rep_monitored": ("Xã được giám sát", "Communes monitored"),
+    "rep_open_hours": ("Giờ mở cửa (giờ)", "Opening hours (h)"),
+    "rep_down_hours": ("Ngừng trong giờ mở cửa (giờ)", "Down in opening hours (h)"),
+    "rep_availability": ("Tỉ lệ hoạt động (%)", "Availability (%)"),
+    "rep_incidents": ("Sự cố", "Incidents"),
+    "rep_tickets": ("Phiếu mở trong kỳ", "Tickets opened"),
+    "rep_outages": ("Số lần mất kết nối", "Outages"),
+    "rep_by_commune": ("Tỉ lệ hoạt động theo xã", "Availability per commune"),
+    "rep_top_downtime": ("Các xã ngừng hoạt động lâu nhất", "Communes down longest"),
+    "rep_rank": ("Hạng", "Rank"),
+    "rep_by_class": ("Sự cố theo loại", "Incidents by class"),
+    "rep_in_window": ("Trong thời gian bảo trì", "In maintenance"),
+    "rep_communes_hit": ("Số xã bị ảnh hưởng", "Communes affected"),
+    "rep_sla": ("Tuân thủ SLA theo đơn vị xử lý (hợp đồng)", "SLA compliance per owner (contract)"),
+    "rep_owner_id": ("Mã đơn vị", "Owner id"),
+    "rep_owner_kind": ("Loại", "Kind"),
+    "rep_owner_team": ("Tổ, đơn vị", "Team"),
+    "rep_owner_vendor": ("Nhà cung cấp", "Vendor"),
+    "rep_sla_terms": ("SLA: phản hồi / khắc phục", "SLA: respond / resolve"),
+    "rep_clock_24x7": ("24/7", "24/7"),
+    "rep_clock_working_hours": ("giờ hành chính", "working hours"),
+    "rep_resp_met": ("Phản hồi đúng hạn", "Responded in SLA"),
+    "rep_resp_breached": ("Phản hồi quá hạn", "Response breached"),
+    "rep_res_met": ("Khắc phục đúng hạn", "Resolved in SLA"),
+    "rep_res_breached": ("Khắc phục quá hạn", "Resolution breached"),
+    "rep_pending": ("Chưa đến hạn", "Not yet due"),
+    "rep_resp_rate": ("Phản hồi đúng hạn (%)", "Response in SLA (%)"),
+    "rep_res_rate": ("Khắc phục đúng hạn (%)", "Resolution in SLA (%)"),
+    "rep_notices": ("Cảnh báo quá hạn trong kỳ", "Breach notices in the period"),
+    "rep_longest": ("Xử lý lâu nhất (giờ)", "Longest resolution (h)"),
+    "rep_longest_ticket": ("Phiếu xử lý lâu nhất", "Longest ticket"),
+    "rep_ongoing": ("chưa xong", "ongoing"),
+    "rep_no_rows": ("Không có số liệu trong kỳ.", "Nothing in this period."),
+    "rep_definitions": ("Cách tính", "Definitions"),
+    "rep_def_availability": (
+        "Tỉ lệ hoạt động = 1 − thời gian mất kết nối toàn bộ điểm trong giờ mở cửa / giờ mở cửa "
+        "kể từ báo cáo đầu tiên của xã (lịch làm việc: ngày lễ, ngày làm bù, giờ riêng của xã).",
+        "Availability = 1 − time the whole site was offline in opening hours / opening hours "
+        "since the commune's first report (working calendar: holidays, make-up days, "
+        "per-commune hours).",
+    ),
+    "rep_def_sla": (
+        "SLA tính trên các phiếu mở trong kỳ: đúng hạn khi được nhận xử lý (hoặc tự hết) trước "
+        "hạn phản hồi và khắc phục trước hạn khắc phục, và chưa từng bị ghi quá hạn; chưa đến hạn "
+        "khi hạn còn sau thời điểm lập báo cáo.",
+        "SLA over the tickets opened in the period: met when acknowledged (or gone) before the "
+        "respond-by time and resolved before the resolve-by time, never flagged as breached; "
+        "not yet due while the deadline is after the report was made.",
+    ),
+    "rep_def_longest": (
+        "Xử lý lâu nhất: từ lúc mở phiếu đến lúc đóng (giờ thực), hoặc đến lúc lập báo cáo "
+        "nếu phiếu chưa đóng.",
+        "Longest resolution: from opening to resolution (wall time), or to the report's time "
+        "for a ticket still open.",
+    ),
     # errors
     "error": ("Lỗi", "Error"),
     "forbidden": ("Bạn không có quyền xem trang này.", "You may not see this page."),
@@ -254,6 +358,55 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "actor": ("Người thực hiện", "Who"),
     "action": ("Thao tác", "Action"),
     "detail": ("Chi tiết", "Detail"),
+    # the signing chain and operating systems (issue 23; web/signing.py)
+    "signing_chain": ("Chuỗi ký số tại quầy", "Signing chain at the counters"),
+    "signing_plugin": ("Phần mềm ký số", "Signing plugin"),
+    "usb_token": ("USB token", "USB token"),
+    "cert_days_left": ("Chứng thư số (còn lại)", "Certificate (days left)"),
+    "os": ("Hệ điều hành", "Operating system"),
+    "plugin_ready": ("sẵn sàng", "ready"),
+    "plugin_not_ready": ("không sẵn sàng", "not ready"),
+    "plugin_no_answer": ("không trả lời", "no answer"),
+    "token_present": ("đang cắm", "plugged in"),
+    "token_absent": ("không có", "absent"),
+    "token_unknown": ("không đọc được", "cannot be read"),
+    "cert_days": ("còn {days} ngày", "{days} days left"),
+    "cert_expired": ("đã hết hạn", "expired"),
+    "last_seen": ("lần đọc trước", "last seen"),
+    "os_unsupported": ("hệ điều hành hết hỗ trợ", "operating system out of support"),
+    "os_supported_until": ("được hỗ trợ đến {date}", "supported until {date}"),
+    "os_support_unknown": ("chưa rõ thời hạn hỗ trợ", "end of support not known"),
+    "no_signing": (
+        "Chưa máy nào báo cáo phần mềm ký số, USB token hay hệ điều hành.",
+        "No PC reports signing plugins, USB tokens or its operating system yet.",
+    ),
+    "certs_month_title": (
+        "Chứng thư số hết hạn trong tháng {month}",
+        "Signing certificates expiring in {month}",
+    ),
+    "certs_left_this_month": ("còn hạn, hết trong tháng", "still valid, ending this month"),
+    "certs_expired": ("đã hết hạn, vẫn trên token", "expired, still on a token"),
+    "os_title": (
+        "Máy tính dùng hệ điều hành hết hỗ trợ",
+        "PCs on an operating system out of support",
+    ),
+    "os_known": ("Máy đã biết hệ điều hành", "PCs whose system is known"),
+    "os_unsupported_count": ("Máy hết hỗ trợ", "PCs out of support"),
+    "os_replace": ("Thay máy mới", "To replace"),
+    "os_upgrade": ("Nâng cấp hoặc cập nhật", "To upgrade or update"),
+    "os_total_cost": ("Tổng chi phí", "Total cost"),
+    "os_ending_soon": ("Sắp hết hỗ trợ trong 12 tháng", "Support ending within a year"),
+    "os_action_update": ("cập nhật phiên bản Windows mới", "feature update"),
+    "os_action_upgrade": ("nâng cấp lên Windows 11", "upgrade to Windows 11"),
+    "os_action_replace": ("thay máy mới", "replace the PC"),
+    "end_of_support": ("Hết hỗ trợ từ", "Out of support since"),
+    "cost": ("Chi phí", "Cost"),
+    "os_source": (
+        "Ngày hết hỗ trợ theo các trang vòng đời sản phẩm của Microsoft "
+        "(inventory/os_support.yaml, phiên bản {version}); chi phí nâng cấp là ước tính.",
+        "End-of-support dates from Microsoft's lifecycle pages "
+        "(inventory/os_support.yaml, version {version}); upgrade costs are estimates.",
+    ),
 }
 
 
@@ -281,7 +434,7 @@ def local_time(at: datetime | None) -> str:
     """``at`` as users read it: 'HH:MM dd/mm/YYYY' in Vietnam time; '-' when unknown."""
     if at is None:
         return "-"
-    return at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+    return format_local(at)
 
 
 def local_date(at: datetime | None) -> str:
@@ -317,3 +470,7 @@ def percent_text(share: float, lang: Lang) -> str:
     tenths = int(share * 1000 + 1e-9) / 10  # floor: 99.96 % reads 99.9 %, not a misleading 100 %
     text = f"{tenths:.1f} %"
     return text.replace(".", ",") if lang == "vi" else text
+
+
+# Issue 22: commune staff, reports of people, first checks, answer links, the demo's mailbox.
+MESSAGES.update(PEOPLE_MESSAGES)

@@ -1,4 +1,7 @@
-"""Tables of the web console (on the collector's metadata): users, sessions, login failures, audit.
+"""Tables of the web console (on the collector's metadata): users, their communes, sessions, login
+failures.
+
+The console's audit lines go to the collector's one ``audit_log`` (``collector.audit``).
 
 Passwords are stored only as argon2id hashes; session tokens only as SHA-256 digests, so a copy
 of the database lets nobody log in.
@@ -6,9 +9,10 @@ of the database lets nobody log in.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table
 
 from collector.schema import BigId, UtcDateTime, metadata
+from collector.schema import audit_log as audit
 
 users = Table(
     "web_users",
@@ -16,7 +20,7 @@ users = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False, default=""),
-    # admin, dost, vendor, finance (web.roles.Role)
+    # admin, dost, vendor, finance, commune (web.accounts.Role)
     Column("role", String(20), nullable=False),
     # For vendor technicians: the routing owner id whose tickets they may see and act on.
     Column("owner", String(64)),
@@ -36,6 +40,15 @@ sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# The communes a user of role ``commune`` (commune staff, issue 22) reports for and whose tickets
+# they see; other roles have none.
+user_communes = Table(
+    "web_user_communes",
+    metadata,
+    Column("user_id", BigId, ForeignKey("web_users.id"), primary_key=True),
+    Column("commune_code", String(5), ForeignKey("communes.code"), primary_key=True),
+)
+
 login_failures = Table(
     "web_login_failures",
     metadata,
@@ -47,15 +60,6 @@ login_failures = Table(
 Index("ix_web_login_failures_username", login_failures.c.username, login_failures.c.at)
 Index("ix_web_login_failures_client", login_failures.c.client, login_failures.c.at)
 
-audit = Table(
-    "web_audit",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False),
-    Column("actor", String(64), nullable=False),
-    # login, login_failed, logout, user_created, ticket_acknowledged, ticket_commented, ...
-    Column("action", String(40), nullable=False),
-    Column("target", String(200), nullable=False, default=""),
-    Column("detail", Text, nullable=False, default=""),
-)
-Index("ix_web_audit_at", audit.c.at)
+# The console's audit lines are the collector's one audit log (API, CLI and console), which
+# migration 0007 filled with the former web_audit table's lines: ``audit`` names it here.
+__all__ = ["audit", "login_failures", "sessions", "user_communes", "users"]

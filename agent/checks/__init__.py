@@ -16,7 +16,9 @@ CHECKS: dict[str, str] = {
     "http_probe": "agent.checks.http_probe:HttpProbeCheck",
     "local_service": "agent.checks.local_service:LocalServiceCheck",
     "ping": "agent.checks.ping:PingCheck",
-    "snmp": "agent.checks.snmp:SnmpCheck",
+    "signing": "agent.checks.signing:SigningCheck",
+    "snmp": "agent.checks.snmp.check:SnmpCheck",
+    "tokens": "agent.checks.tokens:TokensCheck",
 }
 
 

@@ -1,9 +1,7 @@
-"""The one small interface every check implements, and the clock it reads."""
+"""The one small interface every check implements."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -15,24 +13,6 @@ class CheckConfig(BaseModel):
     """Base of every check's frozen configuration model; unknown fields are an error."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Clock(Protocol):
-    """Wall clock (UTC) and a monotonic clock; tests inject a fake one."""
-
-    def now(self) -> datetime: ...
-
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    """The real clocks."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 @runtime_checkable

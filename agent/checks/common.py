@@ -4,9 +4,9 @@ Exception tree of the PC checks (each carries the values that went wrong):
 
 - ``CheckError``: base of every error a PC check raises internally
     - ``agent.checks.http_probe.ProbeError``: a probe failed (classified transport error)
-    - ``agent.checks.ping.PingError``
+    - ``agent.checks.ping.parser.PingError``
         - ``PingParseError``: ping printed something we do not understand
-    - ``agent.checks.host.SmartctlError``: smartctl could not be run or its output is unusable
+    - ``agent.checks.host.smart.SmartctlError``: smartctl could not be run or its output is unusable
 
 None of them escapes ``collect``: a check turns them into samples and events at one boundary.
 """

@@ -63,8 +63,9 @@ from urllib.parse import urlsplit
 import pycurl
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.checks.base import CheckConfig, Clock, SystemClock
+from agent.checks.base import CheckConfig
 from agent.checks.common import NAME_PATTERN, CheckError, path_device_id, pc_device_id
+from agent.clock import Clock, SystemClock
 from agent.wire import DeviceId, DeviceKind, DeviceReport, Event, Sample, Severity
 
 log = logging.getLogger(__name__)

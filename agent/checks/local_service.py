@@ -15,8 +15,9 @@ does, is down with ``timeout``. The bridges use self-signed certificates for loc
 runs without certificate verification: acceptable because config validation only admits loopback
 hosts (this is a local check; nothing leaves the PC).
 
-Not done: the application-level ``checkPlugin`` call of the VNPT-CA Plugin (its message format is
-not documented publicly) and old TLS 1.0-only bridges (OpenSSL 3 refuses TLS 1.0 by default).
+The application-level questions (the VNPT-CA Plugin's ``checkPlugin``, its version) are the
+``signing`` check's (``agent.checks.signing``); this one stays a generic port and process check.
+Not done: old TLS 1.0-only bridges (OpenSSL 3 refuses TLS 1.0 by default).
 
 Named processes are counted with psutil (case-insensitive, ``.exe`` optional).
 """
@@ -24,10 +25,8 @@ Named processes are counted with psutil (case-insensitive, ``.exe`` optional).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
-import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -36,15 +35,19 @@ from typing import ClassVar, Literal
 import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.checks.base import CheckConfig, Clock, SystemClock
+from agent.checks.base import CheckConfig
 from agent.checks.common import NAME_PATTERN, is_loopback_host, pc_device_id
+from agent.checks.websocket import (
+    CLOSE_FRAME,
+    close_writer,
+    insecure_tls,
+    parse_status_line,
+    upgrade_request,
+)
+from agent.clock import Clock, SystemClock
 from agent.wire import DeviceId, DeviceKind, DeviceReport, Event, Sample, Severity
 
 log = logging.getLogger(__name__)
-
-# A masked WebSocket close frame, status 1000 (RFC 6455 §5.5.1): a polite goodbye to the bridge.
-_CLOSE_MASK = b"\x00\x00\x00\x00"
-_CLOSE_FRAME = b"\x88\x82" + _CLOSE_MASK + b"\x03\xe8"
 
 
 class LocalService(BaseModel):
@@ -141,48 +144,6 @@ class PortResult:
     status: int | None = None  # HTTP status of the upgrade answer (101 = WebSocket accepted)
 
 
-def _insecure_tls() -> ssl.SSLContext:
-    # Loopback only (validated): the bridges serve self-signed localhost certificates.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _upgrade_request(service: LocalService, port: int) -> bytes:
-    host = f"[{service.host}]" if ":" in service.host else service.host
-    key = base64.b64encode(os.urandom(16)).decode("ascii")
-    lines = [
-        f"GET {service.path} HTTP/1.1",
-        f"Host: {host}:{port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-    ]
-    if service.origin:
-        lines.append(f"Origin: {service.origin}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-
-
-def parse_status_line(line: bytes) -> int | None:
-    """The status code of an HTTP status line (``HTTP/1.1 101 Switching Protocols``), or None."""
-    parts = line.decode("latin-1").split()
-    if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
-        return int(parts[1])
-    return None
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    try:
-        # A TLS close waits for the peer's close_notify (up to 30 s by default): don't.
-        async with asyncio.timeout(1.0):
-            await writer.wait_closed()
-    except (TimeoutError, OSError, ssl.SSLError):
-        writer.transport.abort()
-
-
 async def check_port(service: LocalService, port: int) -> PortResult:
     """Connect to one port and, for ws/wss, perform the WebSocket upgrade handshake."""
     start = time.perf_counter()
@@ -195,15 +156,15 @@ async def check_port(service: LocalService, port: int) -> PortResult:
             if service.protocol == "tcp":
                 return PortResult(port, True, connect_seconds, connect_seconds)
             if service.protocol == "wss":
-                await writer.start_tls(_insecure_tls(), server_hostname=service.host)
-            writer.write(_upgrade_request(service, port))
+                await writer.start_tls(insecure_tls(), server_hostname=service.host)
+            writer.write(upgrade_request(service.host, port, service.path, service.origin))
             await writer.drain()
             status = parse_status_line(await reader.readline())
             answered = time.perf_counter() - start
             if status is None:
                 return PortResult(port, False, connect_seconds, error="protocol")
             if status == 101:
-                writer.write(_CLOSE_FRAME)
+                writer.write(CLOSE_FRAME)
                 with contextlib.suppress(OSError):
                     await writer.drain()
             return PortResult(port, True, connect_seconds, answered, status=status)
@@ -218,7 +179,7 @@ async def check_port(service: LocalService, port: int) -> PortResult:
         return PortResult(port, False, connect_seconds, error=error)
     finally:
         if writer is not None:
-            await _close(writer)
+            await close_writer(writer)
 
 
 def _process_key(name: str) -> str:

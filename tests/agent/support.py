@@ -20,15 +20,15 @@ import httpx
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from agent.checks.base import Clock
+from agent.clock import Clock
 from agent.identity import Identity, enrol
 from agent.settings import AgentSettings
 from agent.wire import Report
 from collector import agents
-from collector.api import create_app
 from collector.schema import communes, journal
-from collector.service import build_service
 from collector.settings import Settings
+from province.app import create_app
+from province.service import build_service
 from tests.services import free_port
 
 ADMIN_TOKEN = "admin-secret"
@@ -145,7 +145,7 @@ async def in_process_collector(
 
 
 class CollectorProcess:
-    """``python -m collector serve`` as a child process on a fixed loopback port (restartable)."""
+    """``python -m province serve`` as a child process on a fixed loopback port (restartable)."""
 
     scheme = "http"
 
@@ -162,7 +162,7 @@ class CollectorProcess:
         self._cmd = [
             sys.executable,
             "-m",
-            "collector",
+            "province",
             "--database-url",
             database_url,
             "--data-dir",
@@ -270,6 +270,12 @@ class AgentProcess:
         """SIGTERM, as systemd stops it; returns the exit code."""
         assert self.proc is not None
         self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+    def interrupt(self) -> int:
+        """SIGINT, as Ctrl+C in the console it runs in; returns the exit code."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout=30)
 
     def alive(self) -> bool:

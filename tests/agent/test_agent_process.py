@@ -6,13 +6,18 @@ These run on the real clock, with a central config of 1 s intervals so a few sec
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from agent.identity import enrol
+from agent.identity import Identity, enrol, save_identity
 from agent.spool import Spool
+from agent.wire import Event
+from tests.agent.checks.helpers import silent_listener
 from tests.agent.support import (
     AgentProcess,
     CollectorProcess,
@@ -133,3 +138,117 @@ async def test_collector_down_then_back_every_report_arrives_once(
     assert numbered >= stored_before + 4
     log = (tmp_path / "agent" / "agent.log").read_text()
     assert "send failed; reports stay in the spool" in log
+
+
+def _last_event(engine: Engine, agent_id: str) -> Event:
+    _, _, report = journal_rows(engine, agent_id)[-1]
+    [event] = [event for device in report.devices for event in device.events]
+    return event
+
+
+def _started(engine: Engine, agent_id: str) -> list[Event]:
+    return [
+        event
+        for _, _, report in journal_rows(engine, agent_id)
+        for device in report.devices
+        for event in device.events
+        if event.type == "agent_started"
+    ]
+
+
+async def test_sigterm_and_ctrl_c_send_the_goodbye_and_the_next_start_tells_how_it_ended(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "collector").mkdir()
+    (tmp_path / "agent").mkdir()
+    collector = CollectorProcess(store_url, tmp_path / "collector")
+    agent = AgentProcess(tmp_path / "agent", ENV)
+    collector.start()
+
+    def start(n: int) -> None:
+        agent.start()
+        wait_until(lambda: len(_started(engine, agent_id)) == n, 60, f"agent start {n}")
+
+    try:
+        agent_id = await _enrolled(engine, collector, tmp_path / "agent")
+        start(1)
+        # systemctl stop: the goodbye is at the collector when the process has exited.
+        assert agent.terminate() == 0
+        goodbye = _last_event(engine, agent_id)
+        assert (goodbye.type, goodbye.attrs["reason"]) == ("agent_stopping", "service_stop")
+        assert goodbye.message == "commune-agent stopping (service_stop)"
+        assert int(goodbye.attrs["uptime_seconds"]) > 0
+
+        start(2)
+        # Ctrl+C in a console.
+        assert agent.interrupt() == 0
+        goodbye = _last_event(engine, agent_id)
+        assert (goodbye.type, goodbye.attrs["reason"]) == ("agent_stopping", "interrupted")
+
+        start(3)
+        agent.kill()  # no goodbye
+        start(4)
+        assert agent.terminate() == 0
+    finally:
+        if agent.alive():
+            agent.kill()
+        collector.stop()
+    hellos = _started(engine, agent_id)
+    assert [e.attrs["previous_stop"] for e in hellos] == [
+        "first_start",
+        "clean",
+        "clean",
+        "unclean",
+    ]
+    boot_times = {datetime.fromisoformat(e.attrs["boot_time"]) for e in hellos}
+    # One boot of this machine, reported the same by every start.
+    assert len(boot_times) == 1
+    assert _last_event(engine, agent_id).type == "agent_stopping"
+    _assert_all_arrived_once(engine, agent_id, tmp_path / "agent" / "spool.db")
+
+
+def test_a_stopping_agent_process_does_not_wait_for_a_hanging_collector(tmp_path: Path) -> None:
+    data = tmp_path / "agent"
+    with silent_listener() as port:
+        save_identity(
+            data / "identity.json",
+            Identity(
+                agent_id="ag_hang",
+                agent_token=SecretStr("agt_not_a_real_token"),
+                # It takes the connections and never answers: every send hangs (30 s timeout).
+                server_url=f"http://127.0.0.1:{port}",
+                commune_code="14281",
+                enrolled_at=datetime.now(UTC),
+            ),
+        )
+        agent = AgentProcess(data, {**ENV, "COMMUNE_AGENT_STOP_SEND_SECONDS": "1"})
+        agent.start()
+        try:
+            wait_until(lambda: _spooled(data / "spool.db") >= 2, 60, "the agent's first reports")
+            started = time.monotonic()
+            assert agent.terminate() == 0
+            took = time.monotonic() - started
+        finally:
+            if agent.alive():
+                agent.kill()
+    # The 1 s budget and the process's own exit, far from the collector timeout of 30 s.
+    assert took < 5
+    spool = Spool(data / "spool.db", readonly=True)
+    try:
+        reports = spool.pending(1_000)
+    finally:
+        spool.close()
+    kinds = [e.type for r in reports for d in r.devices for e in d.events]
+    assert kinds[0] == "agent_started"
+    assert kinds[-1] == "agent_stopping"
+    assert reports[-1].devices[0].events[0].attrs["reason"] == "service_stop"
+
+
+def _spooled(path: Path) -> int:
+    if not path.exists():
+        return 0
+    spool = Spool(path, readonly=True)
+    try:
+        return spool.stats().depth
+    finally:
+        spool.close()

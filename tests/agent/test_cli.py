@@ -18,7 +18,7 @@ from click.testing import Result
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from agent.cli import app, format_value
+from agent.cli import app
 from tests.agent.checks.helpers import make_self_signed_cert
 from tests.agent.support import (
     ADMIN_TOKEN,
@@ -78,7 +78,8 @@ def test_enrol_run_once_and_status(
 
     ran = agent(data, "run", "--once")
     assert ran.exit_code == 0, ran.output + ran.stderr
-    assert "ran 2 checks (0 failed), configuration central" in ran.output
+    # The default configuration: host, signing and tokens (issue 23).
+    assert "ran 3 checks (0 failed), configuration central" in ran.output
     rows = journal_rows(engine, agent_id)
     assert f"sent {len(rows)} reports, 0 left in the spool" in ran.output
     assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
@@ -116,8 +117,15 @@ def test_enrol_run_once_and_status(
     assert served.exit_code == 0, served.stderr
     status = json.loads(agent(data, "status", "--json").output)
     assert status["spool"]["depth"] == 0
-    seqs = [seq for seq, _, _ in journal_rows(engine, agent_id)]
-    assert seqs == list(range(1, status["spool"]["next_seq"]))
+    rows = journal_rows(engine, agent_id)
+    assert [seq for seq, _, _ in rows] == list(range(1, status["spool"]["next_seq"]))
+    # It said goodbye before it stopped (the runs with --once said neither hello nor goodbye).
+    assert [e.type for e in rows[-1][2].devices[0].events] == ["agent_stopping"]
+    assert status["state"]["stop_reason"] == "service_stop"
+    assert status["state"]["previous_stop"] == "first_start"
+    text = agent(data, "status")
+    assert "(previous run: first_start); stopped " in text.output
+    assert "(service_stop)" in text.output
 
 
 @pytest.mark.parametrize(
@@ -207,22 +215,6 @@ def test_check_prints_real_figures_without_sending(tmp_path: Path) -> None:
     assert "host (host): OK" in table.output
 
 
-@pytest.mark.parametrize(
-    ("name", "unit", "value", "shown"),
-    [
-        ("memory_total_bytes", "bytes", 4 * 1024**3, "4.0 GiB"),
-        ("probe_seconds", "seconds", 0.0123, "12.3 ms"),
-        ("memory_used_ratio", "ratio", 0.5, "50.0 %"),
-        ("service_up", "boolean", 0, "NO"),
-        ("boot_time_seconds", "seconds", 0, "1970-01-01 07:00:00 +07"),
-    ],
-)
-def test_values_are_shown_in_units_a_technician_reads(
-    name: str, unit: str, value: float, shown: str
-) -> None:
-    assert format_value(name, unit, value) == shown
-
-
 @pytest.fixture
 def tls_collector(engine: Engine, store_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The collector app under uvicorn with a self-signed certificate: (URL, certificate)."""
@@ -237,7 +229,7 @@ def tls_collector(engine: Engine, store_url: str, tmp_path: Path) -> Iterator[tu
     url = f"https://127.0.0.1:{port}"
     with (tmp_path / "uvicorn.log").open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "collector.asgi:app_factory",
+            [sys.executable, "-m", "uvicorn", "--factory", "province.asgi:app_factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
              "--ssl-certfile", str(cert.cert_path), "--ssl-keyfile", str(cert.key_path)],
             env=env, stdout=subprocess.DEVNULL, stderr=log,
@@ -291,9 +283,9 @@ _IMPORTS = """
 import sys
 from agent.cli import _keep_httpx_cli_out
 _keep_httpx_cli_out()
-import agent.cli, agent.runner, agent.service, apscheduler.schedulers.asyncio
+import agent.cli, agent.runner, agent.service, agent.service_loop, apscheduler.schedulers.asyncio
 from agent.checks import check_class
-for name in ("host", "http_probe", "local_service", "ping"):
+for name in ("host", "http_probe", "local_service", "ping", "signing", "tokens"):
     check_class(name)
 print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))
 """
@@ -307,7 +299,8 @@ def test_a_pc_agent_process_loads_no_server_or_snmp_library() -> None:
     loaded = set(out)
     assert "agent" in loaded
     for heavy in ("collector", "sqlalchemy", "fastapi", "starlette", "uvicorn", "pysnmp",
-                  "rich", "pygments", "yaml", "prometheus_client", "numpy"):  # fmt: skip
+                  "rich", "pygments", "yaml", "prometheus_client", "numpy", "pkcs11",
+                  "cryptography"):  # fmt: skip
         assert heavy not in loaded, f"{heavy} is imported by the PC agent"
 
 

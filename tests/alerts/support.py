@@ -23,11 +23,75 @@ from collector.ingest import store_batch
 from collector.metrics import IngestMetrics
 from collector.processor import Processor
 from collector.schema import communes
+from tests.alerts import agent_samples
 from tests.fakes import FakeClock
 
 HEARTBEAT = 60.0
 # A vendor (the ISP) technicians' bearer token for the ticket API; routing holds its SHA-256.
 ISP_TOKEN = "isp-technician-token"
+
+
+# Probe results as the agent's own check sends them (tests/alerts/agent_samples.py).
+_RECORDED = agent_samples.load()
+# Durations of each phase as a share of the total, per state (the recorded phases only).
+_PHASES = {
+    "ok": {"dns": 0.02, "connect": 0.08, "tls": 0.2},
+    "fail": {"dns": 0.02, "connect": 0.1},
+    "maintenance": {"dns": 0.02, "connect": 0.1},
+    "slow": {"dns": 0.01, "connect": 0.02, "tls": 0.05},
+    "slow_path": {"dns": 0.01, "connect": 0.3, "tls": 0.5},
+    "cut": {"dns": 0.0},
+}
+
+
+def probe_device(
+    pc_id: str, target: str, state: str, *, duration: float = 0.4, host: str | None = None
+) -> dict[str, Any]:
+    """The ``service`` device one PC reports for probing ``target`` in ``state`` (ok, fail,
+    maintenance, slow, slow_path, cut): the recorded samples of the real check, with this
+    target's labels and durations scaled to ``duration``."""
+    recorded = _RECORDED[state]
+    host = host or f"{target}.example.gov.vn"
+    total = {"slow": duration * 10, "slow_path": duration * 10, "fail": 0.2, "cut": 10.0}.get(
+        state, duration
+    )
+    shares = _PHASES[state]
+    samples = []
+    for sample in recorded["samples"]:
+        labels = {
+            key: target
+            if value == agent_samples.TARGET
+            else host
+            if value == agent_samples.HOST
+            else value
+            for key, value in sample["labels"].items()
+        }
+        value = sample["value"]
+        if sample["name"] == "probe_duration_seconds":
+            phase = labels["phase"]
+            if phase == "total":
+                value = total
+            elif phase in shares:
+                value = total * shares[phase]
+            elif phase == "ttfb":
+                value = total * (1 - sum(shares.values()))
+            else:
+                value = 0.0
+        samples.append({"name": sample["name"], "value": value, "labels": labels})
+    events = [
+        {
+            "type": event["type"],
+            "severity": "warning",
+            "attrs": {name: target if name == "target" else state for name in event["attrs"]},
+        }
+        for event in recorded["events"]
+    ]
+    return {
+        "device_id": f"probe:{target}@{pc_id}",
+        "kind": recorded["kind"],
+        "samples": samples,
+        "events": events,
+    }
 
 
 def pc(
@@ -40,77 +104,113 @@ def pc(
     targets: tuple[str, ...] = ("motcua", "dvcqg"),
     hosts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A counter PC: disk, memory, and probes of central systems (ok/fail/slow/slow_path/cut),
-    the same for every target or per target (``{"motcua": "fail"}``, the others ok)."""
-    samples: list[dict[str, Any]] = [
-        {"name": "cpu_percent", "value": 10.0},
-        {"name": "memory_used_percent", "value": memory},
-        {"name": "disk_used_percent", "value": disk, "labels": {"volume": "C:"}},
-        {"name": "smart_healthy", "value": 1.0, "labels": {"disk": "0"}},
+    """A counter PC: disk, memory, and its probes of central systems (ok, fail, maintenance,
+    slow, slow_path, cut), the same for every target or per target (``{"motcua": "fail"}``,
+    the others ok). As the agent does, each probe is a ``service`` device of its own: they
+    travel under ``"probes"`` here, and :func:`expand` (which :class:`World` applies) turns
+    them into the report's devices."""
+    probes = [
+        probe_device(
+            device_id,
+            target,
+            probe if isinstance(probe, str) else probe.get(target, "ok"),
+            duration=duration,
+            host=(hosts or {}).get(target),
+        )
+        for target in targets
     ]
-    for target in targets:
-        state = probe if isinstance(probe, str) else probe.get(target, "ok")
-        success, status, took = 1.0, 200.0, duration
-        if state == "fail":
-            success, status, took = 0.0, 503.0, 0.2
-        elif state == "cut":
-            success, status, took = 0.0, 0.0, 10.0
-        elif state in ("slow", "slow_path"):
-            took = duration * 10
-        # The path's phases (TCP connect, TLS) and the server's (time to first byte).
-        path = took * 0.8 if state == "slow_path" else min(took, duration) * 0.2
-        # The agent labels each probe with its name and, as here when given, its URL host.
-        label = {"target": target, **({"host": hosts[target]} if hosts and target in hosts else {})}
-        for phase, value in (("connect", path * 0.5), ("tls", path * 0.5), ("ttfb", took - path)):
-            samples.append(
-                {
-                    "name": "probe_duration_seconds",
-                    "value": value,
-                    "labels": {**label, "phase": phase},
-                }
-            )
-        samples += [
-            {"name": "probe_success", "value": success, "labels": label},
-            {"name": "probe_http_status", "value": status, "labels": label},
-            {
-                "name": "probe_duration_seconds",
-                "value": took,
-                "labels": {**label, "phase": "total"},
-            },
-        ]
-    return {"device_id": device_id, "kind": "pc", "samples": samples}
+    return {
+        "device_id": device_id,
+        "kind": "pc",
+        "samples": [
+            {"name": "cpu_percent", "value": 10.0},
+            {"name": "memory_used_percent", "value": memory},
+            {"name": "disk_used_percent", "value": disk, "labels": {"volume": "C:"}},
+            {"name": "smart_healthy", "value": 1.0, "labels": {"disk": "0"}},
+        ],
+        "probes": probes,
+    }
+
+
+def goodbye(device: dict[str, Any], reason: str = "shutdown") -> dict[str, Any]:
+    """``device`` (a PC) in the agent's last report before a clean stop: its goodbye event."""
+    event = {
+        "type": "agent_stopping",
+        "severity": "info",
+        "message": f"commune-agent stopping ({reason})",
+        "attrs": {"reason": reason, "uptime_seconds": "32400"},
+    }
+    return {**device, "events": [*device.get("events", []), event]}
+
+
+def expand(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The devices of a report: each PC followed by its probes' service devices."""
+    out: list[dict[str, Any]] = []
+    for device in devices:
+        probes = device.get("probes")
+        if probes is None:
+            out.append(device)
+            continue
+        out.append({key: value for key, value in device.items() if key != "probes"})
+        out.extend(probes)
+    return out
 
 
 def router(
     device_id: str, *, wan_up: bool = True, rtt: float = 0.02, loss: float = 0.0
 ) -> dict[str, Any]:
-    """The commune's router as the site agent polls and pings it."""
-    up = 1.0 if wan_up else 0.0
-    ping = {"target": device_id, "address": "10.0.0.1", "method": "icmp"}
+    """The commune's router as the site agent polls it over SNMP; the site agent's ping of the
+    line travels as a ``link`` device (see :func:`line_ping`)."""
     return {
         "device_id": device_id,
         "kind": "router",
         "samples": [
             {"name": "snmp_up", "value": 1.0},
-            {"name": "if_oper_up", "value": up, "labels": {"if_index": "1", "interface": "wan"}},
-            {"name": "ping_up", "value": up, "labels": ping},
-            {"name": "ping_loss_ratio", "value": loss if wan_up else 1.0, "labels": ping},
-            {"name": "ping_rtt_seconds", "value": rtt, "labels": {**ping, "stat": "avg"}},
+            {
+                "name": "if_oper_up",
+                "value": 1.0 if wan_up else 0.0,
+                "labels": {"if_index": "1", "interface": "wan"},
+            },
         ],
+        "probes": [line_ping(device_id, wan_up=wan_up, rtt=rtt, loss=loss)],
     }
 
 
+def line_ping(
+    site_pc: str, *, wan_up: bool = True, rtt: float = 0.02, loss: float = 0.0
+) -> dict[str, Any]:
+    """The site agent's ping of the commune's line (agent/checks/ping: a ``link`` device)."""
+    labels = {"target": "wan", "address": "10.0.0.1", "method": "icmp"}
+    samples: list[dict[str, Any]] = [
+        {"name": "ping_up", "value": 1.0 if wan_up else 0.0, "labels": labels},
+        {"name": "ping_loss_ratio", "value": loss if wan_up else 1.0, "labels": labels},
+    ]
+    if wan_up:
+        for stat, factor in (("min", 0.8), ("avg", 1.0), ("max", 1.3)):
+            samples.append(
+                {
+                    "name": "ping_rtt_seconds",
+                    "value": rtt * factor,
+                    "labels": {**labels, "stat": stat},
+                }
+            )
+    return {"device_id": f"ping:wan@{site_pc}", "kind": "link", "samples": samples}
+
+
 def printer(device_id: str, *, level: float = 60.0, jammed: bool = False) -> dict[str, Any]:
-    """A printer with one toner and its jam condition."""
+    """A printer with one black toner and its jam condition, as the SNMP poller reports it."""
+    supply = {"supply": "1", "description": "Black Toner", "type": "toner", "colour": "black"}
+    state = "ok" if level > 10 else ("empty" if level <= 0 else "low")
     return {
         "device_id": device_id,
         "kind": "printer",
         "samples": [
             {"name": "snmp_up", "value": 1.0},
+            {"name": "printer_supply_level_percent", "value": level, "labels": supply},
             {
-                "name": "printer_supply_level_percent",
-                "value": level,
-                "labels": {"supply": "1", "type": "toner"},
+                "name": "printer_supply_state",
+                "value": 1.0,
+                "labels": {**supply, "state": state, "reason": "measured"},
             },
             {
                 "name": "printer_error",
@@ -182,7 +282,7 @@ class World:
             {
                 "seq": agent.seq,
                 "measured_at": (at or self.clock.now()).isoformat(),
-                "devices": agent.devices,
+                "devices": expand(agent.devices),
             }
         )
 
@@ -236,12 +336,15 @@ class World:
 
 
 def routing_with_isp_token(tmp_path: Path) -> Path:
-    """The bundled routing with a bearer token for the ISP's technicians (for the JSON API)."""
+    """The bundled routing with a bearer token for the ISP's technicians (for the JSON API),
+    belonging to console user ``isp-tech`` (it works while that vendor user of isp is enabled)."""
     bundled = (Path(__file__).parents[2] / "alerts" / "routing.yaml").read_text(encoding="utf-8")
     digest = hashlib.sha256(ISP_TOKEN.encode()).hexdigest()
     text = bundled.replace(
         "    escalate_to: so-khcn\n  motcua-vendor:",
-        f"    escalate_to: so-khcn\n    token_sha256: {digest}\n  motcua-vendor:",
+        # The token belongs to the ISP's console user (a vendor user of owner isp).
+        f"    escalate_to: so-khcn\n    token_user: isp-tech\n    token_sha256: {digest}\n"
+        "  motcua-vendor:",
     )
     assert text != bundled
     path = tmp_path / "routing.yaml"

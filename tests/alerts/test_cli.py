@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from collector.cli import app
+from alerts import tickets
+from collector.cli_support import cli_actor
+from collector.schema import audit_log
 from collector.settings import Settings
+from province.cli import app
 from tests.alerts.support import World, pc
 
 runner = CliRunner()
@@ -65,3 +69,61 @@ def test_check_rules_names_rule_and_field(tmp_path: Path) -> None:
     result = runner.invoke(app, ["tickets", "check-rules", "--rules", str(bad)])
     assert result.exit_code == 2
     assert "rules.yaml rule 0 (d), field 'threshold'" in result.output
+
+
+def test_create_reports_a_problem_and_names_a_bad_option(
+    settings: Settings, engine: Engine
+) -> None:
+    world = World(engine)
+    commune = world.communes[2]
+    base = ["create", "--commune", commune, "--description", "Không quét được hồ sơ"]
+    base += ["--reporter-name", "Phạm Thu", "--reporter-phone", "0243 123 4567"]
+    code, out = _run(settings, *base, "--category", "cannot_scan", "--counter", "Quầy 1")
+    assert code == 0, out
+    found = re.search(r"Đã tạo phiếu #(\d+)\.", out)
+    assert found, out
+    ticket = tickets.get_ticket(engine, int(found.group(1)))
+    assert ticket["category"] == "cannot_scan"
+    assert ticket["reports"][0]["source"] == "cli"
+    # The account that ran the command, as the audit log and the history name it.
+    assert ticket["reports"][0]["actor"] == cli_actor()
+    code, out = _run(settings, *base, "--category", "cannot_scan", "--lang", "en")
+    assert code == 0, out
+    assert f"Ticket #{ticket['id']} already covers this" in out
+    for extra, named in (
+        (["--category", "cannot_scan", "--reporter-phone", "abc"], "--reporter-phone"),
+        (["--category", "fire"], "--category"),
+        (["--category", "software_error"], "--message: category software_error needs"),
+    ):
+        code, out = _run(settings, *base, *extra)
+        assert code == 2, out
+        assert named in out
+    code, out = _run(settings, *[a if a != commune else "99999" for a in base], "--category",
+                     "other")  # fmt: skip
+    assert code == 2
+    assert "--commune: 99999 is not a commune" in out
+    assert len(tickets.list_tickets(engine, tickets.TicketFilter())) == 1
+
+
+def test_people_acting_from_the_command_line_are_its_account(
+    settings: Settings, engine: Engine
+) -> None:
+    world = World(engine)
+    commune = world.communes[0]
+    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
+    world.tick()
+    (ticket,) = world.tickets()
+    assert _run(settings, "ack", str(ticket.id))[0] == 0
+    assert _run(settings, "comment", str(ticket.id), "ghi chú", "--actor", "Trần Văn B")[0] == 0
+    history = tickets.get_ticket(engine, ticket.id)["history"]
+    assert history[-2]["actor"] == cli_actor()
+    assert history[-1]["actor"] == f"Trần Văn B ({cli_actor()})"
+    with engine.connect() as conn:
+        actors = dict(
+            conn.execute(
+                select(audit_log.c.action, audit_log.c.actor).where(
+                    audit_log.c.target == f"ticket:{ticket.id}"
+                )
+            ).all()
+        )
+    assert actors == {"ticket_ack": cli_actor(), "ticket_comment": f"Trần Văn B ({cli_actor()})"}

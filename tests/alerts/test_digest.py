@@ -242,7 +242,7 @@ routes:
         world.agents[0].devices = [pc(f"{commune}-PC-0", disk=97.0), printer(f"{commune}-PR")]
         world.tick()
         assert dispatcher.deliver_due().failed == 0  # nothing due yet: hold-down first
-        for _ in range(6):
+        for _ in range(11):  # the hold-down (5 min), then the resolution notice's delay (5 min)
             world.tick()
         assert dispatcher.deliver_due().failed == 1  # the printer's "resolved"
         receiver.failing = False

@@ -11,7 +11,7 @@ from alerts import tickets as desk_api
 from alerts.metrics import TicketCollector, collector_province
 from alerts.schema import outbox, tickets
 from collector import communes
-from collector.cli import BUNDLED_UNITS
+from collector.communes import BUNDLED_UNITS
 from tests.alerts.support import World, pc, printer
 from tests.conftest import TEST_PROVINCE
 

@@ -1,4 +1,4 @@
-"""Migrations 0003 and 0005 create the alerting tables, match the metadata, and downgrade."""
+"""Migrations 0003, 0005 and 0008 create the alerting tables, match the metadata, and downgrade."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import alerts.schema
 import inventory.schema  # noqa: F401 - registers the register's tables on the metadata
 from alerts.notify import Dispatcher, WebhookNotifier
 from alerts.routing import parse_routing
-from collector import migrate
 from collector.schema import UtcDateTime, metadata
+from province import migrate
 from tests.alerts.receivers import WebhookServer
 from tests.alerts.support import World, pc
 from tests.services import free_port
@@ -29,6 +29,9 @@ TABLES = {
     "tickets",
     "ticket_history",
     "notification_outbox",
+    # 0008 (issue 22): people's reports and the used answer links.
+    "ticket_reports",
+    "action_links_used",
 }
 # The outbox as migration 0004 left it: rows held their literal address.
 LEGACY_OUTBOX = sa.table(
@@ -145,3 +148,33 @@ owners:
         targets = set(conn.execute(sa.select(alerts.schema.outbox.c.target)).scalars())
     assert TOKEN not in targets
     assert receiver.url not in targets
+
+
+def test_0008_adds_reports_and_links_and_downgrades_keeping_tickets(engine: Engine) -> None:
+    from alerts.intake import ReportIn, report_problem
+
+    world = World(engine)
+    commune = world.communes[0]
+    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
+    world.tick()
+    report = ReportIn(
+        commune_code=commune,
+        category="slow",
+        description="Mở hồ sơ rất chậm",
+        reporter_name="Đỗ Minh",
+        reporter_phone="0912345678",
+    )
+    report_problem(engine, world.alerts.desk, report, "dost", "api", world.clock.now())
+    _downgrade(engine, "0007")
+    tables = set(inspect(engine).get_table_names())
+    assert {"ticket_reports", "action_links_used", "web_user_communes"}.isdisjoint(tables)
+    assert "category" not in {c["name"] for c in inspect(engine).get_columns("alert_incidents")}
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(sa.func.count()).select_from(sa.table("tickets")))
+        assert kept.scalar() == 2  # the detector's ticket and the reported one
+    migrate.upgrade(engine)
+    engine.dispose()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if any(t in str(d) for t in TABLES | {"web_user_communes"})] == []
+    assert "category" in {c["name"] for c in inspect(engine).get_columns("alert_incidents")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -82,9 +83,10 @@ def test_outbox_survives_notifiers_down_and_delivers_once_back(
         again = dispatcher.deliver_due()
         assert (again.sent, again.failed) == (2, 0)
         assert dispatcher.deliver_due().sent == 0
-        # Recovery, hold-down, auto-resolution: one more message per channel.
+        # Recovery, hold-down, auto-resolution told once it held 5 minutes: one more message per
+        # channel.
         agent.devices = [pc(f"{commune}-PC-0", disk=50.0)]
-        for _ in range(7):
+        for _ in range(12):
             world.tick()
         assert dispatcher.deliver_due().sent == 2
 
@@ -121,3 +123,78 @@ def test_backoff_grows_and_is_capped(engine: Engine) -> None:
         480,
         600,
     ]
+
+
+def test_vietnamese_subjects_keep_every_space_in_the_mail_client(smtp: SmtpServer) -> None:
+    from alerts.notify import Message
+
+    smtp.start()
+    notifier = SmtpNotifier("127.0.0.1", smtp.port, "cm@example.vn")
+    title = "Hệ thống phần mềm dùng chung gặp sự cố — của tỉnh (một cửa điện tử): toàn tỉnh"
+    words = title.split(" ")
+    subjects = [" ".join(words[: 4 + n % len(words)] * (1 + n % 6))[:500] for n in range(40)]
+    for subject in subjects:
+        notifier.send(Message("kythuat@xa.example.gov.vn", subject, "Nội dung"))
+    # Parsed as a mail client does (the modern policy), each subject arrives as it was written.
+    assert [str(mail["Subject"]) for mail in smtp.messages] == subjects
+
+
+def test_each_failed_attempt_is_logged_once_with_ticket_channel_error_and_retry(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The demo's old complaint (issue 22): a hundred "notification not delivered" lines saying
+    # nothing. One line per attempt, naming the ticket, the channel, the error and the next try.
+    routing = parse_routing(
+        """
+default_owner: team
+owners:
+  team:
+    kind: team
+    name_vi: Tổ CNTT
+    channels: [{type: email, to: cntt@example.vn}]
+    sla: {respond: 30m, resolve: 4h}
+routes:
+  - {name: all, owner: team}
+"""
+    )
+    world = World(engine, routing=routing)
+    commune = world.communes[0]
+    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
+    closed = free_port()  # nothing listens there: every attempt is refused
+    dispatcher = Dispatcher(
+        engine,
+        world.clock,
+        {"email": SmtpNotifier("127.0.0.1", closed, "canhbao@example.vn", timeout=2)},
+        routing=routing,
+        backoff_base=timedelta(seconds=30),
+    )
+    world.tick()
+    (ticket,) = world.tickets()
+
+    def failures() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage().startswith("notification not")]
+
+    with caplog.at_level(logging.WARNING, logger="alerts.notify"):
+        assert dispatcher.deliver_due().failed == 1
+        (first,) = failures()
+        retry_at = world.clock.now() + timedelta(seconds=30)
+        text = first.getMessage()
+        assert f"#{ticket.id}" in text
+        assert "team/email" in text
+        assert f"next try {retry_at.isoformat(timespec='seconds')}" in text
+        assert first.__dict__["tickets"] == [ticket.id]
+        assert first.__dict__["channel"] == "email"
+        assert first.__dict__["error"]
+        assert first.__dict__["error"] in text
+        assert first.__dict__["next_attempt_at"] == retry_at.isoformat()
+        # Not due yet: no attempt, no line.
+        world.clock.advance(10)
+        assert dispatcher.deliver_due().failed == 0
+        assert len(failures()) == 1
+        # The second attempt: one more line, with the doubled wait.
+        world.clock.advance(30)
+        assert dispatcher.deliver_due().failed == 1
+        second = failures()[1]
+        assert len(failures()) == 2
+        expected = world.clock.now() + timedelta(seconds=60)
+        assert second.__dict__["next_attempt_at"] == expected.isoformat()

@@ -57,10 +57,11 @@ def test_apprise_message_survives_receiver_down_and_arrives_once(engine: Engine)
         assert dispatcher.deliver_due().sent == 0
         assert len(receiver.received) == 1
 
-        # The receiver answers 503 when the ticket resolves: kept, then delivered once.
+        # The receiver answers 503 when the ticket resolves (told once the recovery held the
+        # hold-down and the notice delay): kept, then delivered once.
         receiver.failing = True
         agent.devices = [pc(f"{commune}-PC-0", disk=50.0)]
-        for _ in range(7):
+        for _ in range(12):
             world.tick()
         assert dispatcher.deliver_due().failed == 1
         receiver.failing = False

@@ -1,4 +1,4 @@
-"""Rules and routing as data: the bundled files load, bad files fail naming rule and field."""
+"""Rules as data (alerts/rules.py): the bundled files load, bad files fail naming rule and field."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ import pytest
 
 from alerts.errors import RulesError
 from alerts.forecast import days_to_empty
-from alerts.routing import load_routing, parse_routing
+from alerts.routing import load_routing
 from alerts.rules import PROBLEM_CLASSES, load_rules, parse_duration, parse_rules
 
 
 def test_bundled_rules_and_routing_load() -> None:
     rules = load_rules()
     routing = load_routing()
-    assert {rule.name for rule in rules.rules} >= {"disk_full", "smart_failing", "supply_low"}
+    assert {rule.name for rule in rules.rules} >= {"disk_full", "smart_failing", "printer_error"}
+    assert rules.printer.forecast_days == 3
     assert rules.silence.heartbeat_factor == 1.5
     assert rules.tickets.hold_down == timedelta(minutes=5)
     # Every problem class has an owner by an explicit route (nothing falls to the default);
-    # software outages by their central system.
+    # software outages and central TLS certificates by their central system.
     for problem_class in PROBLEM_CLASSES:
-        system = "motcua" if problem_class == "software_outage" else None
+        system = "motcua" if problem_class in ("software_outage", "tls_cert_expiring") else None
         assert not routing.route(problem_class, "25117", None, system).unrouted, problem_class
 
 
@@ -55,6 +56,14 @@ def test_bundled_rules_and_routing_load() -> None:
             " forecast_days: 3}",
             "field 'forecast_days'",
         ),
+        (
+            "rules:\n  - {name: s, problem_class: printer_supply_low, metric: m, op: '<',"
+            " threshold: 10}",
+            "rules.yaml rule 0 (s), field 'problem_class': printer supplies are judged",
+        ),
+        ("printer: {low_percent: 120}", "section 'printer', field 'low_percent'"),
+        ("upstream: {share: 0}", "section 'upstream', field 'share'"),
+        ("guards: {processing_lag: later}", "section 'guards', field 'processing_lag'"),
         ("software: {province_share: 2}", "section 'software', field 'province_share'"),
         ("tickets: {hold_down: -5}", "section 'tickets', field 'hold_down'"),
         ("alarms: []", "unknown section(s) alarms"),
@@ -64,58 +73,6 @@ def test_bundled_rules_and_routing_load() -> None:
 def test_bad_rules_name_rule_and_field(text: str, expected: str) -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(text)
-    assert expected in str(caught.value)
-
-
-_OWNERS = """
-default_owner: team
-owners:
-  team: {kind: team, name_vi: Tổ CNTT, sla: {respond: 1h, resolve: 1d}}
-  isp: {kind: vendor, name_vi: Nhà mạng, sla: {respond: 30m, resolve: 4h}}
-"""
-
-
-def test_unmatched_ticket_goes_to_the_default_team_flagged() -> None:
-    routing = parse_routing(
-        _OWNERS + "routes:\n  - {name: link, problem_classes: [site_outage], communes: ['25117'],"
-        " owner: isp}\n"
-    )
-    matched = routing.route("site_outage", "25117", None)
-    assert (matched.owner_id, matched.route, matched.unrouted) == ("isp", "link", False)
-    other = routing.route("site_outage", "25120", None)
-    assert (other.owner_id, other.route, other.unrouted) == ("team", None, True)
-
-
-def test_device_kind_condition_routes() -> None:
-    routing = parse_routing(
-        _OWNERS + "routes:\n  - {name: pr, device_kinds: [printer], owner: isp}\n"
-    )
-    assert routing.route("device_down", "1", "printer").owner_id == "isp"
-    assert routing.route("device_down", "1", "pc").unrouted
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (_OWNERS + "routes:\n  - {name: x, owner: nobody}", "route 0 (x), field 'owner'"),
-        (
-            _OWNERS + "routes:\n  - {name: x, problem_classes: [jam], owner: isp}",
-            "route 0 (x), field 'problem_classes.0'",
-        ),
-        (
-            "default_owner: t\nowners:\n  t: {kind: team, name_vi: T, sla: {respond: 1h}}",
-            "owner 't', field 'sla.resolve'",
-        ),
-        (_OWNERS.replace("default_owner: team", "default_owner: ghost"), "'default_owner'"),
-        (
-            _OWNERS.replace("kind: vendor,", "kind: vendor, escalate_to: boss,"),
-            "owner 'isp', field 'escalate_to'",
-        ),
-    ],
-)
-def test_bad_routing_names_entry_and_field(text: str, expected: str) -> None:
-    with pytest.raises(RulesError) as caught:
-        parse_routing(text)
     assert expected in str(caught.value)
 
 

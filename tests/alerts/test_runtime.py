@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from alerts.runtime import _pass_in_thread
-from collector.service import build_service
 from collector.settings import Settings
+from province.service import build_service
 from tests.fakes import FakeClock
 
 
@@ -29,8 +29,8 @@ async def test_service_runs_sweep_and_outbox_jobs(settings: Settings, engine: En
         assert scheduler.running
         jobs = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
         assert jobs == {
-            "alert-sweep": settings.alerts_sweep_seconds,
-            "alert-notify": settings.alerts_notify_seconds,
+            "alert-sweep": settings.alerts.sweep_seconds,
+            "alert-notify": settings.alerts.notify_seconds,
         }
     assert alerting._scheduler is None
 

@@ -15,8 +15,8 @@ from alerts.errors import ChannelError, RulesError
 from alerts.notify import AppriseNotifier, Dispatcher, WebhookNotifier
 from alerts.routing import Routing, parse_routing
 from alerts.schema import outbox
-from collector.cli import app
 from collector.schema import metadata
+from province.cli import app
 from tests.alerts.receivers import WebhookServer
 from tests.alerts.support import World, pc
 from tests.services import free_port
@@ -103,7 +103,7 @@ def test_secrets_never_reach_the_store_or_the_logs(
         world.clock.advance(60)
         assert dispatcher.deliver_due().sent == 2
         agent.devices = [pc(f"{commune}-PC-0", disk=50.0)]
-        for _ in range(7):
+        for _ in range(12):  # hold-down, then the resolution notice's delay
             world.tick()
         assert dispatcher.deliver_due().sent == 2
     assert dispatcher.pending() == 0

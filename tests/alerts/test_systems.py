@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from alerts.errors import RulesError
-from alerts.routing import load_routing, parse_routing
+from alerts.routing import parse_routing
 from alerts.rules import parse_rules
 from alerts.systems import SystemMap, load_systems, parse_systems
 from tests.alerts.support import World, pc
@@ -100,38 +100,6 @@ owners:
   team: {kind: team, name_vi: Tổ CNTT, sla: {respond: 1h, resolve: 1d}}
   portal: {kind: vendor, name_vi: Cổng, sla: {respond: 30m, resolve: 4h}}
 """
-
-
-def test_routes_select_by_system_and_name_only_declared_systems() -> None:
-    routing = parse_routing(
-        _OWNERS + "routes:\n  - {name: p, problem_classes: [software_outage], systems: [dvcqg],"
-        " owner: portal}\n"
-    )
-    assert routing.route("software_outage", None, None, "dvcqg").owner_id == "portal"
-    assert routing.route("software_outage", None, None, "motcua").unrouted
-    # A ticket without a system never matches a route that names systems.
-    assert routing.route("software_outage", None, None).unrouted
-    routing.check_systems(load_systems().ids, "systems.yaml")
-    typo = parse_routing(
-        _OWNERS + "routes:\n  - {name: p, systems: [dvcqq], owner: portal}\n", "routing.yaml"
-    )
-    with pytest.raises(RulesError) as caught:
-        typo.check_systems(load_systems().ids, "systems.yaml")
-    assert "routing.yaml route 0 (p), field 'systems.0': 'dvcqq' is not a system" in str(
-        caught.value
-    )
-
-
-def test_bundled_routing_sends_each_central_system_to_its_vendor() -> None:
-    routing = load_routing()
-    routing.check_systems(load_systems().ids, "systems.yaml")
-    owners = {
-        system: routing.route("software_outage", None, None, system).owner_id
-        for system in ("motcua", "dvcqg", "ca")
-    }
-    assert owners == {"motcua": "motcua-vendor", "dvcqg": "dvcqg-operator", "ca": "ca-operator"}
-    undeclared = routing.route("software_outage", None, None, "tracuu")
-    assert (undeclared.owner_id, undeclared.unrouted) == ("so-khcn", True)
 
 
 # -- grouping on the real ingest path -----------------------------------------------------------

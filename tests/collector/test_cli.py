@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from collector.cli import app
-from collector.migrate import head_revision
 from collector.schema import communes, enrol_tokens
+from province.cli import app
+from province.migrate import head_revision
 
 runner = CliRunner()
 

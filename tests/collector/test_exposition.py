@@ -12,8 +12,8 @@ from agent.wire import ReportBatch
 from collector import agents
 from collector.ingest import store_batch
 from collector.schema import communes
-from collector.service import CollectorService, build_service
 from collector.settings import Settings
+from province.service import ProvinceService, build_service
 from tests.collector.builders import batch, pc_device, snmp_device
 from tests.fakes import FakeClock
 from tests.services import require_binary
@@ -23,7 +23,7 @@ def _fill(engine: Engine, settings: Settings) -> bytes:
     return _filled(engine, settings)[0].exposition()
 
 
-def _filled(engine: Engine, settings: Settings) -> tuple[CollectorService, FakeClock]:
+def _filled(engine: Engine, settings: Settings) -> tuple[ProvinceService, FakeClock]:
     """A collector whose one agent reported a PC, a printer and a router 30 s ago."""
     clock = FakeClock()
     service = build_service(settings, clock=clock, registry=CollectorRegistry(), engine=engine)

@@ -12,10 +12,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from collector.influx_sink import Backlog, InfluxSink, InfluxWriter, SinkWriteError, format_report
+from collector.influx_sink import InfluxSink, InfluxWriter, SinkWriteError
 from collector.processor import StoredReport
-from collector.service import CollectorService, build_service
 from collector.settings import Settings
+from collector.sink_backlog import Backlog
+from province.service import ProvinceService, build_service
 from tests.dashboards.province import commune_codes, commune_reports, enrol, expected_points, ingest
 from tests.tsdb import VictoriaMetrics
 
@@ -41,7 +42,7 @@ def _sink(url: str, tmp_path: Path, registry: CollectorRegistry, **kwargs) -> In
 
 def _service(
     settings: Settings, engine: Engine, sink: InfluxSink, registry: CollectorRegistry
-) -> CollectorService:
+) -> ProvinceService:
     # The sink's metrics live in the service's registry, as in build_service.
     return build_service(settings, registry=registry, engine=engine, consumers=[sink])
 
@@ -59,43 +60,6 @@ def _exported(
             zip(series["timestamps"], series["values"], strict=True)
         )
     return out
-
-
-# -- line protocol ----------------------------------------------------------------------------
-
-
-def test_line_protocol_escapes_tags_and_keeps_measured_time() -> None:
-    measured = datetime(2026, 3, 1, 2, 3, 4, 567000, tzinfo=UTC)
-    report = StoredReport(
-        journal_id=1,
-        agent_id="ag",
-        commune_code="14812",
-        seq=1,
-        measured_at=measured,
-        data={
-            "devices": [
-                {
-                    "device_id": "máy in 1",
-                    "kind": "printer",
-                    "samples": [
-                        {
-                            "name": "printer_supply_level_percent",
-                            "value": 5,
-                            "labels": {"description": "Toner, a=b\nx", "colour": ""},
-                        },
-                        {"name": "snmp_up", "value": 1.0},
-                    ],
-                }
-            ]
-        },
-    )
-    lines = format_report(report, "37")
-    assert lines == [
-        "cm_device,commune_code=14812,province=37,device_id=máy\\ in\\ 1,kind=printer,"
-        "description=Toner\\,\\ a\\=b\\ x printer_supply_level_percent=5.0 1772330584567",
-        "cm_device,commune_code=14812,province=37,device_id=máy\\ in\\ 1,kind=printer "
-        "snmp_up=1.0 1772330584567",
-    ]
 
 
 # -- backlog bounds and rejected batches -------------------------------------------------------

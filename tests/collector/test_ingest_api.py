@@ -18,12 +18,12 @@ from sqlalchemy import Engine, func, select
 
 from agent.wire import Ack
 from collector import agents
-from collector.api import create_app
-from collector.migrate import head_revision
 from collector.schema import agents as agents_table
 from collector.schema import device_state, journal
-from collector.service import CollectorService, build_service
 from collector.settings import Settings
+from province.app import create_app
+from province.migrate import head_revision
+from province.service import ProvinceService, build_service
 from tests.collector.builders import batch, gzipped, pc_device
 from tests.fakes import FakeClock
 
@@ -35,7 +35,7 @@ class Harness:
     """A running collector app with a fake clock and one enrolled agent."""
 
     client: httpx.AsyncClient
-    service: CollectorService
+    service: ProvinceService
     clock: FakeClock
     agent_id: str
     token: str

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
 from agent.sender import Sender, SendError
 from agent.spool import Spool
 from agent.wire import DeviceReport, ReportBatch

@@ -38,3 +38,46 @@ def test_unknown_and_invalid_settings_name_the_field(tmp_path: Path) -> None:
         load_settings(sqlite_synchronous="OFF")
     with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_sections_take_their_flat_names_from_every_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text(
+        'smtp_host = "file-relay"\nsmtp_port = 2525\n[influx]\nurl = "http://vm:8428"\n',
+        encoding="utf-8",
+    )
+    from_file = load_settings(config)
+    assert (from_file.smtp.host, from_file.smtp.port) == ("file-relay", 2525)
+    assert from_file.influx.url == "http://vm:8428"
+    # The environment's flat name beats the file's, an explicit option beats both.
+    monkeypatch.setenv("COMMUNE_MONITOR_SMTP_HOST", "env-relay")
+    monkeypatch.setenv("COMMUNE_MONITOR_ALERTS_ENABLED", "false")
+    from_env = load_settings(config)
+    assert (from_env.smtp.host, from_env.smtp.port, from_env.alerts.enabled) == (
+        "env-relay",
+        2525,
+        False,
+    )
+    assert load_settings(config, smtp_host="cli-relay").smtp.host == "cli-relay"
+
+
+def test_a_misspelt_section_field_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="smtp_hots"):
+        load_settings(smtp_hots="relay")
+    with pytest.raises(ValidationError, match="hots"):
+        load_settings(smtp={"hots": "relay"})
+
+
+def test_a_copy_takes_flat_section_names_too() -> None:
+    base = load_settings(smtp_host="relay")
+    copy = base.model_copy(update={"alerts_enabled": False, "smtp_port": 2525, "port": 9000})
+    assert (copy.alerts.enabled, copy.smtp.port, copy.smtp.host, copy.port) == (
+        False,
+        2525,
+        "relay",
+        9000,
+    )
+    assert base.alerts.enabled
+    assert base.smtp.port == 25

@@ -25,18 +25,21 @@ import yaml
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
+from agent.vntime import local_date
 from alerts import tickets as ticket_desk
 from alerts.runtime import Alerting
 from alerts.schema import tickets
-from collector import communes, migrate
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
-from collector.influx_sink import Backlog, InfluxSink, InfluxWriter
-from collector.service import build_service
+from collector.influx_sink import InfluxSink, InfluxWriter
 from collector.settings import load_settings
+from collector.sink_backlog import Backlog
 from inventory.register_io import register_to_csv
 from inventory.sample_register import generate_register
-from inventory.store import import_register, local_date
+from inventory.store import import_register
+from province import migrate
+from province.service import build_service
 from tests.conftest import TEST_PROVINCE
 from tests.dashboards.province import commune_codes, commune_reports, enrol, ingest
 from tests.dashboards.servers import serve, wait_for
@@ -54,6 +57,8 @@ STEP = 60.0
 HEARTBEAT = 3600.0
 # Past the ISP's 30-minute response SLA (alerts/routing.yaml), within the live agents' silence.
 SLA_WAIT = timedelta(minutes=31)
+# The collector started before the data came, longer ago than its silence limit (1.5 heartbeats).
+STARTED_BEFORE = timedelta(hours=3)
 SCRAPE_CONFIG = (
     Path(__file__).resolve().parents[2] / "dashboards" / "victoriametrics" / "scrape.yml"
 )
@@ -75,6 +80,21 @@ class LoadedProvince:
     store: Engine  # the province's state store (tickets, register)
 
 
+def open_all_day(path: Path, codes: list[str], around: datetime) -> Path:
+    """A working calendar under which ``codes`` are open at every hour of the days around
+    ``around``, weekend or holiday: the fixture runs at the wall clock's time, and its tickets
+    (the silent commune's outage, the SLA breaches) must not depend on the hour it runs at."""
+    today = local_date(around)
+    days = [str(today + timedelta(days=offset)) for offset in (-1, 0, 1)]
+    data = {
+        "opening_hours": {"weekdays": [{"from": "00:00", "to": "23:59:59"}]},
+        "grace_after_opening": "0m",
+        "communes": {code: {"open": days} for code in codes},
+    }
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
 @contextmanager
 def province_collector(
     tmp: Path,
@@ -86,17 +106,21 @@ def province_collector(
     """One collector for ``province``: ingest its simulated communes, write them all to ``vm``
     through the sink, raise tickets, import a register; then serve /metrics on ``port``."""
     tmp.mkdir(parents=True, exist_ok=True)
+    units = communes.read_units(BUNDLED_UNITS, province)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    calendar = open_all_day(tmp / "calendar.yaml", [unit["commune_code"] for unit in units], now)
     settings = load_settings(
         data_dir=tmp,
         database_url=f"sqlite:///{tmp / 'store.db'}",
         run_processor=False,
         heartbeat_seconds=HEARTBEAT,
         province_code=province,
+        alerts_calendar_file=calendar,
     )
     engine = make_engine(settings)
     try:
         migrate.upgrade(engine)
-        communes.load_units(engine, communes.read_units(BUNDLED_UNITS, province))
+        communes.load_units(engine, units)
         registry = CollectorRegistry()
         sink = InfluxSink(
             InfluxWriter(vm.url, "token", "org", "bucket", timeout_seconds=10),
@@ -104,11 +128,13 @@ def province_collector(
             registry,
             batch_size=5000,
         )
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        clock = FakeClock(now)
+        # Its start-up guard (no silence judged until agents had time to report) is over when
+        # the sweep judges the silent commune.
+        clock = FakeClock(now - STARTED_BEFORE)
         service = build_service(
             settings, clock=clock, registry=registry, engine=engine, consumers=[sink]
         )
+        clock.advance(STARTED_BEFORE.total_seconds())
         assert service.alerting is not None
         codes = commune_codes(engine, live_communes + 1)
         live, silent = codes[:live_communes], codes[live_communes]

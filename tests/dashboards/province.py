@@ -110,8 +110,9 @@ def pc(device_id: str, rng: random.Random, slow: bool) -> dict[str, Any]:
 def printer(
     device_id: str, rng: random.Random, level: float, *, jammed: bool = False
 ) -> dict[str, Any]:
-    """A printer as the SNMP poller reports it (agent/snmp/metrics.yaml names), jammed now and
-    then (the poller's condition word, agent/snmp/printer.py), or for good if ``jammed``."""
+    """A printer as the SNMP poller reports it (agent/checks/snmp/metrics.yaml names), jammed now
+    and then (the poller's condition word, agent/checks/snmp/printer.py), or for good if
+    ``jammed``."""
     supply = {
         "supply": "1",
         "description": "Black Toner Cartridge CF410A",

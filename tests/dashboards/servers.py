@@ -21,12 +21,13 @@ import uvicorn
 import yaml
 from sqlalchemy import Engine
 
-from collector import communes, migrate
-from collector.api import create_app
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
-from collector.service import CollectorService, build_service
 from collector.settings import load_settings
+from province import migrate
+from province.app import create_app
+from province.service import ProvinceService, build_service
 from tests.alerts.support import printer as jammed_printer
 from tests.dashboards.province import commune_codes, commune_reports, enrol, ingest
 from tests.services import free_port, require_binary
@@ -35,7 +36,7 @@ PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "prometheu
 
 
 @contextmanager
-def serve(service: CollectorService, port: int | None = None) -> Iterator[str]:
+def serve(service: ProvinceService, port: int | None = None) -> Iterator[str]:
     """The collector's ASGI app on 127.0.0.1 (a free port unless given); yields host:port."""
     port = port or free_port()
     server = uvicorn.Server(
@@ -218,7 +219,12 @@ def service_metric_names(tmp: Path) -> set[str]:
     engine = make_engine(settings)
     try:
         migrate.upgrade(engine)
-        text = build_service(settings, engine=engine).exposition().decode()
+        service = build_service(settings, engine=engine)
+        assert service.inventory is not None
+        # The register's figures are computed in the background, never by a scrape: once here.
+        service.inventory.refresh()
+        service.inventory.close()
+        text = service.exposition().decode()
     finally:
         engine.dispose()
     names = set()

@@ -8,16 +8,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from agent.vntime import local_date
 from alerts.schema import tickets
 from dashboards.build import all_dashboards
 from inventory.models import AssetStatus
 from inventory.reports import InventoryConfig, budget_plan, ranking
-from inventory.store import list_assets, local_date
+from inventory.store import list_assets
 from tests.dashboards.conftest import REPORTS, LoadedProvince
 from tests.dashboards.servers import by_label
 from tests.dashboards.walk import Target, targets, variable_queries
 
-# English copies carry the same queries (tests/dashboards/test_model.py checks that).
+# English copies carry the same queries (tests/dashboards/test_build.py checks that).
 DASHBOARDS = {uid: d for uid, d in all_dashboards().items() if not uid.endswith("-en")}
 TARGETS = [t for d in DASHBOARDS.values() for t in targets(d)]
 VARIABLES = [(uid, *v) for uid, d in DASHBOARDS.items() for v in variable_queries(d)]

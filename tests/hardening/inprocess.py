@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select
 
 from collector import agents
-from collector.api import create_app
 from collector.schema import journal
-from collector.service import CollectorService, build_service
 from collector.settings import Settings
+from province.app import create_app
+from province.service import ProvinceService, build_service
 from tests.agent.support import first_commune
 from tests.fakes import FakeClock
 
@@ -33,7 +33,7 @@ class Collector:
     """A running collector app with a fake clock."""
 
     client: httpx.AsyncClient
-    service: CollectorService
+    service: ProvinceService
     clock: FakeClock
     transport: httpx.ASGITransport
 

@@ -18,10 +18,11 @@ import httpx
 import trustme
 from sqlalchemy import Engine, create_engine, text
 
-from collector import communes, migrate
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
 from collector.settings import Settings
+from province import migrate
 from tests.agent.support import ADMIN_TOKEN, CollectorProcess, Link
 from tests.conftest import TEST_PROVINCE
 from tests.services import free_port, missing_service
@@ -58,7 +59,7 @@ def make_pki(folder: Path) -> TestPki:
 
 
 class HttpsCollector(CollectorProcess):
-    """``python -m collector serve --ssl-certfile --ssl-keyfile`` on a loopback port."""
+    """``python -m province serve --ssl-certfile --ssl-keyfile`` on a loopback port."""
 
     scheme = "https"
 
@@ -240,7 +241,7 @@ class AnswerLog(Link):
 
 
 class ProcessingProcess(CollectorProcess):
-    """``python -m collector process`` as a child process: the journal processor, the sink's
+    """``python -m province process`` as a child process: the journal processor, the sink's
     sender and the alert timers, without HTTP (beside ``serve --no-processor``)."""
 
     def __init__(

@@ -17,7 +17,6 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from alerts.notify import Dispatcher, NotifyError, OutboxCollector
-from collector.influx_sink import Backlog
 from collector.settings import Settings
 from tests.agent.support import first_commune
 from tests.alerts.support import World, pc
@@ -128,33 +127,6 @@ async def test_full_tsdb_backlog_drops_new_points_counted_and_logged_never_a_rep
         assert len([ts for ts in outage[prefix:] if ts in times]) <= len(again) - 1
     finally:
         victoria.stop()
-
-
-def test_backlog_totals_stay_exact_through_appends_drains_and_a_restart(tmp_path: Path) -> None:
-    backlog = Backlog(tmp_path / "b", 1 << 30)
-    sizes = []
-    for n in range(1, 301):
-        assert backlog.append([f"m,t=x f={i}.0 {n}" for i in range(n % 7 + 1)])
-        sizes.append(n % 7 + 1)
-
-    def on_disk() -> tuple[int, int]:
-        files = sorted((tmp_path / "b").glob("*.lpz"))
-        return sum(f.stat().st_size for f in files), len(files)
-
-    assert (backlog.size_bytes, len(backlog)) == on_disk()
-    assert backlog.samples == sum(sizes)
-    for segment in backlog.head(120):
-        backlog.remove(segment)
-    backlog.remove(backlog.head(1)[0])
-    assert (backlog.size_bytes, len(backlog)) == on_disk()
-    assert backlog.samples == sum(sizes[121:])
-    again = Backlog(tmp_path / "b", 1 << 30)  # a restart re-reads the folder
-    assert (again.size_bytes, again.samples, len(again)) == (
-        backlog.size_bytes,
-        backlog.samples,
-        len(backlog),
-    )
-    assert [s.path.name for s in again.head(3)] == [s.path.name for s in backlog.head(3)]
 
 
 # ------------------------------------------------------------- notification outbox, unbounded

@@ -16,15 +16,16 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
 from agent.sender import Sender, SendError
 from agent.spool import Spool
 from agent.wire import DeviceReport
-from collector import communes, migrate
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
 from collector.schema import agents, journal
 from collector.settings import Settings, load_settings
+from province import migrate
 from tests.agent.support import Link
 from tests.collector.builders import batch, pc_device
 from tests.conftest import PG_ADMIN_URL, TEST_PROVINCE
@@ -161,7 +162,8 @@ async def _agent_loop(
     start = SystemClock().now() - timedelta(hours=1)
     try:
         for n in range(reports):
-            device = DeviceReport.model_validate(pc_device("pc-1", cpu=float(n)))
+            # Each agent its own PC: a device belongs to the agent that reported it first.
+            device = DeviceReport.model_validate(pc_device(f"pc-{agent.agent_id}", cpu=float(n)))
             spool.append(start + timedelta(seconds=15 * n), [device])
             for _attempt in range(200):  # bounded retries through the outages
                 try:

@@ -23,7 +23,7 @@ from alerts.schema import outbox, tickets
 from collector.settings import Settings
 from tests.agent.support import first_commune
 from tests.alerts.receivers import SmtpServer
-from tests.alerts.support import pc
+from tests.alerts.support import expand, pc
 from tests.collector.builders import batch
 from tests.collector.test_influx_sink import _exported
 from tests.dashboards.province import commune_reports, expected_points
@@ -207,7 +207,7 @@ def _all_sent(engine: Engine, count: int) -> bool:
 
 async def _raise_disk_tickets(collector: Collector, agent: Enrolled, pcs: list[str], seq: int):
     """Disks over the rule's 90 %: one device_health ticket per PC, one e-mail each."""
-    devices = [pc(device_id, disk=97.0) for device_id in pcs]
+    devices = expand([pc(device_id, disk=97.0) for device_id in pcs])
     body = batch(
         agent.agent_id,
         [seq],
@@ -286,8 +286,13 @@ async def test_smtp_relay_down_delivers_every_message_once_after_it_returns(
     assert len(set(subjects)) == 4
     assert all(f"#{ticket_id} " in " ".join(subjects) for ticket_id in ticket_ids)
     assert [r.attempts for r in rows] == [3, 3, 3, 1]
-    warnings = [r for r in caplog.records if r.getMessage() == "notification not delivered"]
+    warnings = [
+        r for r in caplog.records if r.getMessage().startswith("notification not delivered:")
+    ]
     assert len(warnings) == 6  # each failed attempt logged once
+    # ... naming its ticket, channel and next try, so an operator knows what is stuck.
+    assert all(any(f"#{t}" in r.getMessage() for t in ticket_ids) for r in warnings)
+    assert all("email" in r.getMessage() and "next try" in r.getMessage() for r in warnings)
     assert any(
         r.getMessage() == "notification delivered after failed attempts" for r in caplog.records
     )

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, create_engine, func, make_url, select, text
 
 from alerts.schema import incidents, outbox, rule_state, tickets
 from collector.schema import cursors, device_state, events, journal
-from collector.service import build_service
 from collector.settings import load_settings
+from province.service import build_service
 from tests.agent.support import CollectorProcess, wait_until
 from tests.conftest import PG_ADMIN_URL
 from tests.dashboards.province import commune_codes, enrol, expected_points, ingest

@@ -22,14 +22,14 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
 from agent.sender import Sender
 from agent.spool import Spool
 from agent.wire import DeviceReport
 from collector import store_errors
 from collector.schema import device_state, journal
-from collector.service import build_service
 from collector.settings import load_settings
+from province.service import build_service
 from tests.collector.builders import pc_device
 from tests.collector.test_reliability import _send
 from tests.hardening.inprocess import Enrolled, running_collector

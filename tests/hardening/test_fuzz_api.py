@@ -27,9 +27,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import Engine
 
 from collector import agents
-from collector.api import create_app
-from collector.service import build_service
 from collector.settings import Settings
+from province.app import create_app
+from province.service import build_service
 from tests.agent.support import ADMIN_TOKEN, first_commune
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))

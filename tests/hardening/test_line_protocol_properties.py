@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent.wire import RESERVED_LABELS, DeviceKind, DeviceReport, Report
-from collector.influx_sink import MEASUREMENT, InfluxWriter, format_report
+from collector.influx_sink import InfluxWriter
+from collector.line_protocol import MEASUREMENT, format_report
 from collector.processor import StoredReport
 from tests.tsdb import VictoriaMetrics
 

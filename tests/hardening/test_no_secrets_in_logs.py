@@ -31,13 +31,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, make_url
 from typer.testing import CliRunner
 
-from collector.api import create_app
-from collector.cli import app as cli
-from collector.service import build_service
 from collector.settings import Settings, load_settings
 from inventory.store import commune_names as stored_codes
+from province.app import create_app
+from province.cli import app as cli
+from province.service import build_service
 from tests.alerts.receivers import WebhookServer, _Inbox
-from tests.alerts.support import pc
+from tests.alerts.support import expand, pc
 from tests.fakes import FakeClock
 from tests.services import free_port
 from tests.web.support import csrf_token
@@ -264,7 +264,11 @@ def test_no_secret_reaches_a_log_or_a_cli_output(
                         "agent_id": agent_id,
                         "sent_at": now,
                         "reports": [
-                            {"seq": seq, "measured_at": now, "devices": [pc("pc-1", disk=disk)]}
+                            {
+                                "seq": seq,
+                                "measured_at": now,
+                                "devices": expand([pc("pc-1", disk=disk)]),
+                            }
                         ],
                     },
                     headers={"Authorization": f"Bearer {token}"},

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from agent.checks.base import SystemClock
+from agent.clock import SystemClock
 from agent.identity import load_identity
 from agent.runner import make_client
 from agent.sender import Sender, SendError
 from agent.spool import Spool
 from agent.wire import DeviceReport
-from collector.cli import app as collector_cli
 from collector.schema import enrol_tokens, journal
+from province.cli import app as collector_cli
 from tests.agent.support import ADMIN_TOKEN, agent_settings, enrol_token
 from tests.collector.builders import pc_device
 from tests.hardening.support import HttpsCollector, TestPki, make_pki
@@ -62,7 +62,7 @@ def _agent_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _collector_cli(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "collector", "--database-url", store_url, *args],
+        [sys.executable, "-m", "province", "--database-url", store_url, *args],
         capture_output=True,
         text=True,
         timeout=60,

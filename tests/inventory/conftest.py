@@ -1,4 +1,4 @@
-"""Fixtures of the inventory tests: the packaged lives table and the shared commune list."""
+"""Fixtures of the inventory tests: the packaged lives table and the bundled commune list."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from collector.communes import BUNDLED_UNITS
 from inventory.lives import LifeTables, load_life_tables
 from inventory.sample_register import load_units
-from tests.services import SHARED
 
-UNITS_CSV: Path = SHARED / "data" / "vn_units_2025.csv"
+# The 2025 list of units shipped with the collector (collector/data/, with its source).
+UNITS_CSV: Path = BUNDLED_UNITS
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +21,6 @@ def tables() -> LifeTables:
 
 @pytest.fixture(scope="session")
 def units_csv() -> Path:
-    if not UNITS_CSV.exists():
-        pytest.fail(f"{UNITS_CSV} is missing: the tests need shared/data beside the repository")
     return UNITS_CSV
 
 

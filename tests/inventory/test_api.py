@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +14,23 @@ from openpyxl import load_workbook
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from collector.api import create_app
-from collector.service import build_service
 from collector.settings import Settings
 from inventory.models import Asset
-from inventory.register_io import read_register, register_to_csv, register_to_xlsx
-from inventory.store import list_assets
+from inventory.register_reader import read_register
+from inventory.register_writer import register_to_csv, register_to_xlsx
+from inventory.store import list_assets, list_imports
+from province.app import create_app
+from province.service import build_service
 from tests.fakes import FakeClock
 from tests.inventory.builders import NOW, province_register
+from tests.inventory.register_attacks import (
+    MIB,
+    huge_cell_csv,
+    peak_memory,
+    shared_strings_bomb,
+    wide_csv,
+    xfd_register,
+)
 
 API = "/api/v1/inventory"
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -108,6 +117,7 @@ async def test_unreadable_too_large_and_unauthenticated_uploads(finance: Finance
     assert wrong_type.status_code == 400
     too_large = await finance.upload(b"x" * (600 * 1024), "big.csv")
     assert too_large.status_code == 413
+    assert (too_large.json()["bound"], too_large.json()["limit"]) == ("max_body_bytes", 512 * 1024)
     anonymous = await finance.upload(register_to_csv(finance.assets), "r.csv", headers={})
     assert anonymous.status_code == 401
     wrong = await finance.upload(
@@ -233,3 +243,34 @@ async def test_openapi_documents_the_inventory_routes(finance: Finance) -> None:
     schema = (await finance.client.get("/openapi.json")).json()
     paths = set(schema["paths"])
     assert {f"{API}/register", f"{API}/plan", f"{API}/export/{{report}}"} <= paths
+
+
+# Issue 20, item 5: files an attacker with the admin token would send, each within the upload
+# limit (512 KiB here) so that the register's own bounds must answer.
+ATTACKS: dict[str, tuple[Callable[[], bytes], str, str]] = {
+    "xfd_on_20000_rows": (lambda: xfd_register(20_000), "so-tai-san.xlsx", "max_columns"),
+    "shared_strings_bomb": (lambda: shared_strings_bomb(128 * MIB), "so.xlsx", "max_bytes"),
+    "5000_csv_columns": (lambda: wide_csv(5_000), "so-tai-san.csv", "max_columns"),
+    "400_kb_csv_cell": (lambda: huge_cell_csv(400 * 1024), "so-tai-san.csv", "max_cell_chars"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+async def test_hostile_register_is_413_naming_the_bound_and_changes_nothing(
+    finance: Finance, attack: str
+) -> None:
+    make, filename, bound = ATTACKS[attack]
+    assert (await finance.upload(register_to_csv(finance.assets[:20]), "r.csv")).status_code == 201
+    before = list_assets(finance.engine), list_imports(finance.engine)
+    data = make()
+    assert len(data) < 512 * 1024
+    with peak_memory() as peak:
+        response = await finance.upload(data, filename)
+    assert response.status_code == 413, response.text
+    body = response.json()
+    assert (body["field"], body["bound"]) == ("file", bound)
+    assert f"bound {bound} = {body['limit']:,}" in body["detail"]
+    assert "nothing was imported" in body["detail"]
+    assert (list_assets(finance.engine), list_imports(finance.engine)) == before
+    # The request as a whole (multipart parsing included) stays far from the 2.3 GB of issue 20.
+    assert peak.mib < 32

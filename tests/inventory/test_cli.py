@@ -8,9 +8,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from collector.cli import app
-from inventory.register_io import read_register, register_to_csv, register_to_xlsx
+from inventory.register_reader import read_register
+from inventory.register_writer import register_to_csv, register_to_xlsx
 from inventory.store import count_assets
+from province.cli import app
 from tests.inventory.builders import add_agent, add_device, province_register
 
 # Wide enough that rich does not fold the cells the assertions look for.
@@ -143,3 +144,15 @@ def test_reconcile_reports_each_part(engine: Engine, store_url: str, tmp_path: P
     ]
     code, out = invoke(store_url, "reconcile", "--out", str(tmp_path / "r.csv"))
     assert code == 2
+
+
+def test_a_file_over_the_size_bound_is_refused_before_it_is_read(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    big = tmp_path / "so-tai-san.csv"
+    with big.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024)  # sparse: the size is what the reader sees first
+    code, out = invoke(store_url, "import", str(big))
+    assert code == 2
+    assert "bound max_bytes = 67,108,864" in " ".join(out.split())
+    assert count_assets(engine) == 0

@@ -170,3 +170,15 @@ def test_overrides_file_round_trip(tmp_path: Path, tables: LifeTables) -> None:
     )
     applied = apply_province_overrides(tables, load_province_overrides(path), file=str(path))
     assert applied.rate(2026, "desktop_pc").life_years == 6
+
+
+def test_province_override_of_plus_twenty_five_percent_is_rejected(tables: LifeTables) -> None:
+    # 14.29 % × 1.25 = 17.8625 % is more than 17.148 %, the +20 % limit of Art. 13.1a.
+    with pytest.raises(OverrideOutOfRange) as caught:
+        apply_province_overrides(tables, overrides("17.8625"), file="overrides.yaml")
+    error = caught.value
+    assert error.field == "rate_percent"
+    assert error.key == "overrides[0]"
+    assert "±20" in str(error)
+    assert "+25.00 %" in str(error)
+    assert "overrides.yaml" in str(error)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import random
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
 
 from inventory.errors import PlanError
 from inventory.lives import LifeTables
 from inventory.models import Asset, AssetKind, AssetStatus
-from inventory.plan import PlanSettings, build_plan, greedy_reference, plan_to_xlsx
+from inventory.plan import PlanSettings, build_plan, greedy_reference
 from inventory.prices import PriceTable, load_price_table
 from inventory.priority import PriorityScore, score_assets
-from inventory.sample_register import generate_register, generate_signals, load_units
+from tests.inventory.builders import LAI_CHAU_BUDGET, lai_chau_plan
 
 AS_OF = date(2026, 3, 2)
 
@@ -201,37 +199,13 @@ def test_plan_is_optimal_against_brute_force(tables: LifeTables, prices: PriceTa
         assert plan.spent <= budget
 
 
-def test_province_plan_exports_to_xlsx(
+def test_province_plan_is_proven_optimal_and_restores_every_commune(
     tables: LifeTables, prices: PriceTable, units_csv: Path
 ) -> None:
-    assets = generate_register(units_csv, "12", seed=5, as_of=AS_OF)
-    scores = score_assets(assets, tables, as_of=AS_OF, signals=generate_signals(assets, seed=5))
-    names = {u.commune_code: u.commune_name for u in load_units(units_csv)}
-    budget = 3_000_000_000
-    plan = build_plan(
-        assets, scores, prices, budget, tables=tables, as_of=AS_OF, commune_names=names
-    )
+    assets, scores, plan = lai_chau_plan(units_csv, tables, prices)
     assert plan.proven_optimal
-    assert 0 < plan.spent <= budget
+    assert 0 < plan.spent <= LAI_CHAU_BUDGET
     assert all(c.met for c in plan.coverage)
-    greedy = greedy_reference(assets, scores, prices, budget, tables=tables)
-    assert greedy.cost <= budget
+    greedy = greedy_reference(assets, scores, prices, LAI_CHAU_BUDGET, tables=tables)
+    assert greedy.cost <= LAI_CHAU_BUDGET
     assert plan.lines[0].commune_name.startswith(("Xã", "Phường"))
-
-    workbook = load_workbook(io.BytesIO(plan_to_xlsx(plan)))
-    assert workbook.sheetnames == ["Kế hoạch thay thế", "Theo xã", "Tổng hợp tỉnh", "Ràng buộc"]
-    lines = workbook["Kế hoạch thay thế"]
-    headers = [cell.value for cell in lines[1]]
-    assert headers[:4] == ["STT", "Mã xã", "Tên xã", "Mã tài sản"]
-    price_column = headers.index("Đơn giá thay thế (VNĐ)")
-    prices_written = [row[price_column] for row in lines.iter_rows(min_row=2)]
-    assert len(prices_written) == plan.replacements
-    assert all(cell.number_format == "#,##0" for cell in prices_written)
-    assert sum(cell.value for cell in prices_written) == plan.spent
-    summary = workbook["Tổng hợp tỉnh"]
-    rows = {row[0].value: row for row in summary.iter_rows(min_row=2)}
-    assert rows["Ngân sách"][1].value == budget
-    assert rows["Ngân sách"][1].number_format == "#,##0"
-    assert rows["Kết quả tối ưu"][2].value == "Tối ưu (đã chứng minh)"
-    english = load_workbook(io.BytesIO(plan_to_xlsx(plan, lang="en")))
-    assert english.sheetnames[0] == "Replacement plan"

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from inventory.errors import ConfigError
 from inventory.lives import LifeTables
 from inventory.models import Asset, AssetKind, AssetStatus
 from inventory.priority import (
     AssetSignals,
-    Placement,
-    PriorityConfig,
-    PriorityWeights,
-    load_priority_config,
-    priority_sheet,
+    PriorityScore,
+    PriorityTerm,
     score_asset,
     score_assets,
 )
+from inventory.priority_config import Placement, PriorityConfig, PriorityWeights
 
 AS_OF = date(2026, 3, 2)
 TERMS = [
@@ -30,6 +27,7 @@ TERMS = [
     "workload",
     "criticality",
     "out_of_service",
+    "unsupported_os",
 ]
 
 
@@ -115,7 +113,15 @@ def test_old_broken_failing_pc_ranks_first(tables: LifeTables) -> None:
         [old, new],
         tables,
         as_of=AS_OF,
-        signals={"OLD": AssetSignals(failures_12m=5, smart_warnings=2)},
+        signals={
+            "OLD": AssetSignals(
+                failures_12m=5,
+                smart_warnings=2,
+                # A 2016 PC still on the Windows it came with (issue 23's term).
+                os_label="Windows 7",
+                os_end_of_support=date(2020, 1, 14),
+            )
+        },
     )
     assert scores["OLD"].past_life
     assert not scores["NEW"].past_life
@@ -143,7 +149,7 @@ def test_print_volume_against_the_recommended_volume(tables: LifeTables) -> None
     assert "Không phải tài sản cố định" in remaining.explanation_vi
 
 
-def test_weights_are_configuration(tables: LifeTables, tmp_path: Path) -> None:
+def test_weights_are_configuration(tables: LifeTables) -> None:
     only_age = PriorityConfig(
         weights=PriorityWeights(
             age=1,
@@ -153,40 +159,51 @@ def test_weights_are_configuration(tables: LifeTables, tmp_path: Path) -> None:
             workload=0,
             criticality=0,
             out_of_service=0,
+            unsupported_os=0,
         )
     )
     score = score_asset(asset(), tables, as_of=AS_OF, config=only_age)
     age = next(term for term in score.terms if term.term == "age")
     assert score.score == pytest.approx(age.value * 100, abs=0.01)
-    path = tmp_path / "weights.yaml"
-    path.write_text("weights:\n  failures: 60\n", encoding="utf-8")
-    loaded = load_priority_config(path)
-    assert loaded.weights.failures == 60
-    assert loaded.weights.age == 25
-    path.write_text("weights:\n  failures: -1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="weights, field 'failures'"):
-        load_priority_config(path)
-    path.write_text(
-        "weights:\n  age: 0\n  remaining_value: 0\n  failures: 0\n  saturation: 0\n"
-        "  workload: 0\n  criticality: 0\n  out_of_service: 0\n",
-        encoding="utf-8",
+
+
+def test_an_operating_system_out_of_support_is_a_term(tables: LifeTables) -> None:
+    # Windows 10 ended on 14/10/2025 (inventory/os_support.yaml): on 02/03/2026 the term is full.
+    ended = AssetSignals(os_label="Windows 10 22H2", os_end_of_support=date(2025, 10, 14))
+    supported = AssetSignals(os_label="Windows 11 24H2", os_end_of_support=date(2026, 10, 13))
+    old_os = score_asset(asset(), tables, as_of=AS_OF, signals=ended)
+    new_os = score_asset(asset(), tables, as_of=AS_OF, signals=supported)
+    unknown = score_asset(asset(), tables, as_of=AS_OF)
+    term = next(term for term in old_os.terms if term.term == "unsupported_os")
+    assert term.value == 1.0
+    assert term.contribution == pytest.approx(10 / 110 * 100, abs=0.01)
+    assert term.explanation_vi == "Hệ điều hành hết hỗ trợ: Windows 10 22H2 (từ 14/10/2025)"
+    assert old_os.score - new_os.score == pytest.approx(10 / 110 * 100, abs=0.02)
+    assert new_os.score == unknown.score
+    assert "còn được hỗ trợ đến 13/10/2026" in next(
+        term.explanation_vi for term in new_os.terms if term.term == "unsupported_os"
     )
-    with pytest.raises(ConfigError, match="at least one weight"):
-        load_priority_config(path)
+    # On its last day of support it still counts as supported.
+    last_day = score_asset(asset(), tables, as_of=date(2025, 10, 14), signals=ended)
+    assert next(t.value for t in last_day.terms if t.term == "unsupported_os") == 0.0
 
 
-def test_packaged_yaml_equals_the_defaults() -> None:
-    assert load_priority_config() == PriorityConfig()
-
-
-def test_ranking_sheet_is_ordered_and_in_vietnamese(tables: LifeTables) -> None:
-    scores = score_assets(
-        [asset("A"), asset("B", put_into_use=date(2015, 1, 1)), asset("C", status="retired")],
+def test_the_terms_built_without_validation_equal_validated_ones(tables: LifeTables) -> None:
+    # inventory.priority._term sets the model's instance dict directly (for speed): the result
+    # must be the model pydantic itself builds, in every respect a reader can see.
+    score = score_asset(
+        asset(room="Bộ phận một cửa"),
         tables,
         as_of=AS_OF,
+        signals=AssetSignals(failures_12m=2, p95_memory_percent=91.0),
     )
-    assert set(scores) == {"A", "B"}
-    sheet = priority_sheet(scores.values())
-    assert [row[1] for row in sheet.rows] == ["B", "A"]
-    assert sheet.columns[4].header_vi == "Điểm ưu tiên (0–100)"
-    assert "quá thời gian sử dụng" in str(sheet.rows[0][-1])
+    for term in score.terms:
+        validated = PriorityTerm.model_validate(term.model_dump())
+        assert term == validated
+        assert term.model_fields_set == validated.model_fields_set
+        assert term.model_dump_json() == validated.model_dump_json()
+        assert hash(term) == hash(validated)
+        with pytest.raises(ValidationError):
+            term.value = 0.0  # type: ignore[misc]  # still frozen
+    assert score.placement is Placement.COUNTER
+    assert PriorityScore.model_validate(score.model_dump()) == score

@@ -1,27 +1,19 @@
-"""Ranking and plan from the store, with failures measured from the device's critical events."""
+"""Ranking, plan and report sheets from the store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from inventory.exports import ExportError, ExportFormat, export_bytes
 from inventory.models import Asset, AssetKind
-from inventory.register_io import register_to_csv
-from inventory.reports import (
-    ExportError,
-    ExportFormat,
-    InventoryConfig,
-    Report,
-    budget_plan,
-    export_bytes,
-    ranking,
-    report_sheets,
-)
+from inventory.register_writer import register_to_csv
+from inventory.reports import InventoryConfig, Report, budget_plan, report_sheets
 from inventory.store import import_register
-from tests.inventory.builders import NOW, add_agent, add_device, add_event, province_register
+from tests.inventory.builders import NOW, province_register
 
 COMMUNE = "13285"
 
@@ -41,45 +33,6 @@ def pc(tag: str) -> Asset:
         original_cost=14_000_000,
         serial=f"SN-{tag}",
     )
-
-
-def test_failures_count_critical_events_once_per_type_and_day(
-    engine: Engine, config: InventoryConfig
-) -> None:
-    import_register(engine, register_to_csv([pc("PC-A"), pc("PC-B")]), filename="r.csv", now=NOW)
-    add_agent(engine, "agent-1", COMMUNE)
-    add_device(
-        engine,
-        agent_id="agent-1",
-        commune_code=COMMUNE,
-        device_id="pc-b",
-        kind="pc",
-        facts={"serial": "SN-PC-B"},
-    )
-    when = [
-        (NOW - timedelta(days=3), "critical", "disk_failing"),
-        (NOW - timedelta(days=3, hours=1), "critical", "disk_failing"),  # same day: once
-        (NOW - timedelta(days=40), "critical", "disk_failing"),
-        (NOW - timedelta(days=40), "critical", "host_down"),
-        (NOW - timedelta(days=10), "warning", "memory_high"),  # not a failure
-        (NOW - timedelta(days=400), "critical", "host_down"),  # older than 12 months
-    ]
-    for seq, (at, severity, kind) in enumerate(when, start=1):
-        add_event(
-            engine,
-            agent_id="agent-1",
-            commune_code=COMMUNE,
-            device_id="pc-b",
-            type_=kind,
-            severity=severity,
-            measured_at=at,
-            journal_id=seq,
-        )
-    scores = ranking(engine, config, now=NOW)
-    assert [s.asset_tag for s in scores] == ["PC-B", "PC-A"]
-    failures = {s.asset_tag: next(t for t in s.terms if t.term == "failures") for s in scores}
-    assert failures["PC-B"].explanation_en.startswith("3 failure(s)")
-    assert failures["PC-A"].contribution == 0
 
 
 def test_plan_from_the_store_stays_within_budget(

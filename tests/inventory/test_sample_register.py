@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from inventory.models import AssetKind, AssetStatus
-from inventory.sample_register import generate_register, generate_signals, load_units
+from inventory.sample_register import generate_register, load_units
 
 
 def test_same_seed_same_register(units_csv: Path) -> None:
@@ -15,7 +15,6 @@ def test_same_seed_same_register(units_csv: Path) -> None:
     other = generate_register(units_csv, "12", seed=8, max_communes=8)
     assert first == second
     assert first != other
-    assert generate_signals(first, seed=7) == generate_signals(second, seed=7)
 
 
 def test_fleet_has_the_shape_of_domain_section_5(

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from inventory.errors import AssetNotFound, RegisterFileError, RegisterRejected
+from collector import audit
+from inventory.errors import AssetNotFound, RegisterFileError, RegisterRejected, RegisterTooLarge
 from inventory.models import AssetKind, AssetStatus
-from inventory.register_io import register_to_csv, register_to_xlsx
+from inventory.register_limits import RegisterBounds
+from inventory.register_writer import register_to_csv, register_to_xlsx
 from inventory.schema import inventory_imports
 from inventory.store import (
     ImportMode,
@@ -20,6 +22,7 @@ from inventory.store import (
     list_imports,
 )
 from tests.inventory.builders import NOW, province_register
+from tests.inventory.register_attacks import MIB, huge_cell_csv, peak_memory
 
 
 def imports_logged(engine: Engine) -> int:
@@ -69,6 +72,7 @@ def test_bad_row_names_sheet_row_column_and_stores_nothing(engine: Engine, units
     assert (issue.sheet, issue.row, issue.column) == ("CSV", 6, "Nguyên giá (VNĐ)")
     assert count_assets(engine) == 0
     assert imports_logged(engine) == 0
+    assert [line for line in audit.latest(engine) if line["action"] == "register_imported"] == []
 
 
 def test_duplicate_of_a_stored_tag_rejects_the_whole_second_file(
@@ -120,33 +124,6 @@ def test_unreadable_file_and_unknown_tag(engine: Engine) -> None:
     assert imports_logged(engine) == 0
 
 
-def test_migration_0002_matches_the_register_tables(engine: Engine) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from inventory.schema import inventory_assets as assets_table
-
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, assets_table.metadata)
-    ours = {"inventory_assets", "inventory_imports"}
-
-    def table_of(change: object) -> str | None:
-        item = change[0] if isinstance(change, list) else change
-        for part in item[1:] if isinstance(item, tuple) else ():
-            name = getattr(part, "name", None) if not isinstance(part, str) else None
-            table = getattr(part, "table", None)
-            if table is not None:
-                return str(table.name)
-            if isinstance(part, str) and part in ours:
-                return part
-            if name in ours:
-                return str(name)
-        return None
-
-    assert [change for change in diff if table_of(change) in ours] == []
-
-
 def test_concurrent_imports_of_one_file_store_it_once(engine: Engine, units_csv: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -169,3 +146,41 @@ def test_concurrent_imports_of_one_file_store_it_once(engine: Engine, units_csv:
     assert outcomes.count("stored") == 1
     assert count_assets(engine) == len(assets)
     assert imports_logged(engine) == 1
+
+
+def test_a_100_mb_cell_is_refused_and_the_store_is_unchanged(
+    engine: Engine, units_csv: Path
+) -> None:
+    import_register(
+        engine, register_to_csv(province_register(units_csv, communes=1)), filename="r.csv", now=NOW
+    )
+    before = list_assets(engine), list_imports(engine)
+    data = huge_cell_csv(100 * MIB)
+    with peak_memory() as sized, pytest.raises(RegisterTooLarge) as by_size:
+        import_register(engine, data, filename="big.csv", now=NOW)
+    assert (by_size.value.bound, by_size.value.limit) == ("max_bytes", 64 * MIB)
+    # A province that allows bigger files still never holds the cell.
+    roomy = RegisterBounds(max_bytes=200 * MIB)
+    with peak_memory() as streamed, pytest.raises(RegisterTooLarge) as by_cell:
+        import_register(engine, data, filename="big.csv", now=NOW, bounds=roomy)
+    assert (by_cell.value.bound, by_cell.value.row, by_cell.value.column) == (
+        "max_cell_chars",
+        2,
+        "A",
+    )
+    assert (list_assets(engine), list_imports(engine)) == before
+    assert sized.mib < 4
+    assert streamed.mib < 16
+
+
+def test_an_import_is_audited_with_its_actor_and_file(engine: Engine, units_csv: Path) -> None:
+    assets = province_register(units_csv, communes=1)
+    result = import_register(
+        engine, register_to_csv(assets), filename="so.csv", now=NOW, actor="cli:tai-chinh"
+    )
+    [line] = [line for line in audit.latest(engine) if line["action"] == "register_imported"]
+    assert line["actor"] == "cli:tai-chinh"
+    assert line["target"] == f"import:{result.import_id}"
+    assert f"assets={len(assets)}" in line["detail"]
+    assert "so.csv" in line["detail"]
+    assert "mode=append" in line["detail"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,14 @@ from sqlalchemy import Engine, select
 
 from alerts.routing import load_routing
 from alerts.schema import tickets
-from collector.api import create_app
-from collector.cli import BUNDLED_UNITS
-from collector.service import build_service
+from collector.communes import BUNDLED_UNITS
 from collector.settings import Settings
 from inventory.register_io import register_sheet
 from inventory.sample_register import generate_register
 from inventory.store import import_register
 from inventory.tables import to_xlsx
+from province.app import create_app
+from province.service import build_service
 from tests.alerts.support import (
     HEARTBEAT,
     World,
@@ -40,6 +41,7 @@ from web import accounts
 from web.accounts import Role
 
 PASSWORD = "mật-khẩu-đủ-dài"
+DAY = 24 * 3600
 BASE = "https://collector"  # https: the session cookie is Secure
 USERS: dict[str, tuple[Role, str | None]] = {
     "admin": (Role.ADMIN, None),
@@ -129,3 +131,21 @@ async def login(http: httpx.AsyncClient, username: str, password: str = PASSWORD
         "/web/login",
         data={"csrf_token": csrf_token(form.text), "username": username, "password": password},
     )
+
+
+def feed_a_day(province: Province) -> str:
+    """A day later, the reporting commune's PC sends a day of reports (one per heartbeat): its
+    disk at 50 % for twelve hours, then 90 %. Through the journal and the processor."""
+    world = province.world
+    device_id = f"{province.other}-PC-0"
+    agent = next(a for a in world.agents if a.devices[0]["device_id"] == device_id)
+    world.clock.advance(DAY)
+    start = world.clock.now() - timedelta(days=1)
+    for minute in range(1, 1441):
+        agent.devices = [pc(device_id, disk=50.0 if minute < 720 else 90.0)]
+        world.measure(agent, start + timedelta(seconds=minute * HEARTBEAT))
+        if minute % 500 == 0:  # a sender's batches stay under the 1,000-report limit
+            world.deliver(agent)
+    world.deliver(agent)
+    world.processor.drain()
+    return device_id

@@ -1,146 +1,98 @@
-"""Accounts on both stores: the CLI, argon2id hashes, session expiry, migration 0004, catalogue."""
+"""Accounts on both stores (web/accounts.py): checked fields, argon2id hashes, sessions and their
+expiry, vendor scope, the demo's users."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from alembic import command
-from sqlalchemy import Engine, inspect, select
-from typer.testing import CliRunner
+from sqlalchemy import Engine, select
 
-from collector import migrate
-from collector.cli import app
-from collector.settings import Settings
+from collector.schema import communes
 from tests.fakes import FakeClock
+from tests.web.support import PASSWORD as PROVINCE_PASSWORD
+from tests.web.support import Province
 from web import accounts
 from web.accounts import Role
-from web.errors import LoginRefused, TooManyAttempts
-from web.i18n import MESSAGES, translator
-from web.render import TEMPLATES
-from web.schema import users
+from web.errors import LoginRefused
+from web.login import LoginGuard
+from web.schema import sessions, users
 
 PASSWORD = "một mật khẩu dài"
-WEB_TABLES = {"web_users", "web_sessions", "web_login_failures", "web_audit"}
-
-
-def test_users_create_makes_the_first_admin_who_can_log_in(
-    settings: Settings, engine: Engine
-) -> None:
-    url = settings.effective_database_url
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        ["--database-url", url, "users", "create", "quan-tri", "--role", "admin"],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-    )
-    assert result.exit_code == 0, result.output
-    assert "created user quan-tri (role admin)" in result.output
-    with engine.connect() as conn:
-        stored = conn.execute(select(users.c.password_hash)).scalar_one()
-    assert stored.startswith("$argon2id$")
-    assert PASSWORD not in stored
-    clock = FakeClock()
-    token = accounts.login(engine, "quan-tri", PASSWORD, "127.0.0.1", clock.now())
-    session = accounts.session_for(engine, token, clock.now())
-    assert session is not None
-    assert session.user.role is Role.ADMIN
-
-    # A vendor needs an owner that routing.yaml knows; the error names the field.
-    bad = runner.invoke(
-        app,
-        ["--database-url", url, "users", "create", "ky-thuat", "--role", "vendor",
-         "--owner", "no-such-vendor", "--password", PASSWORD],
-    )  # fmt: skip
-    assert bad.exit_code == 2
-    assert "owner: 'no-such-vendor' is not an owner in routing.yaml" in bad.output
-    good = runner.invoke(
-        app,
-        ["--database-url", url, "users", "create", "ky-thuat", "--role", "vendor",
-         "--owner", "isp", "--password", PASSWORD],
-    )  # fmt: skip
-    assert good.exit_code == 0, good.output
-    listed = runner.invoke(app, ["--database-url", url, "users", "list"])
-    assert "ky-thuat\tvendor\tisp" in listed.output
 
 
 def test_sessions_expire_and_wrong_passwords_are_refused(engine: Engine) -> None:
     clock = FakeClock()
+    guard = LoginGuard()
     accounts.create_user(engine, "dost", PASSWORD, Role.DOST, clock.now())
     with pytest.raises(LoginRefused):
-        accounts.login(engine, "dost", PASSWORD + "x", "127.0.0.1", clock.now())
+        guard.login(engine, "dost", PASSWORD + "x", "127.0.0.1", clock.now())
     with pytest.raises(LoginRefused):
-        accounts.login(engine, "nobody", PASSWORD, "127.0.0.1", clock.now())
-    token = accounts.login(engine, "DOST ", PASSWORD, "127.0.0.1", clock.now())
+        guard.login(engine, "nobody", PASSWORD, "127.0.0.1", clock.now())
+    token = guard.login(engine, "DOST ", PASSWORD, "127.0.0.1", clock.now())
     assert accounts.session_for(engine, token, clock.now()) is not None
     assert accounts.session_for(engine, "forged", clock.now()) is None
     clock.advance(accounts.SESSION_LIFETIME.total_seconds() + 1)
     assert accounts.session_for(engine, token, clock.now()) is None
 
 
-def test_many_failures_from_one_address_are_limited_across_accounts(engine: Engine) -> None:
+def test_passwords_are_stored_as_argon2id_and_sessions_as_digests(engine: Engine) -> None:
     clock = FakeClock()
-    for i in range(accounts.MAX_FAILURES_PER_CLIENT):
-        with pytest.raises(LoginRefused):
-            accounts.login(engine, f"guess-{i}", "wrong", "10.9.9.9", clock.now())
-    accounts.create_user(engine, "admin", PASSWORD, Role.ADMIN, clock.now())
-    with pytest.raises(TooManyAttempts):
-        accounts.login(engine, "admin", PASSWORD, "10.9.9.9", clock.now())
-    # Another address is not blocked, and the window passes.
-    assert accounts.login(engine, "admin", PASSWORD, "127.0.0.1", clock.now())
-    clock.advance(accounts.FAILURE_WINDOW.total_seconds() + 1)
-    assert accounts.login(engine, "admin", PASSWORD, "10.9.9.9", clock.now())
-
-
-def test_migration_0004_matches_the_tables_and_downgrades(engine: Engine) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
+    accounts.create_user(engine, "quan-tri", PASSWORD, Role.ADMIN, clock.now())
+    token = LoginGuard().login(engine, "quan-tri", PASSWORD, "127.0.0.1", clock.now())
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, users.metadata)
-    mentioned = [change for change in diff if any(t in repr(change) for t in WEB_TABLES)]
-    assert mentioned == []
-    config = migrate.alembic_config(engine)
+        stored = conn.execute(select(users.c.password_hash)).scalar_one()
+        digests = list(conn.execute(select(sessions.c.token_sha256)).scalars())
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in stored
+    assert digests
+    assert token not in digests  # a copy of the database opens no session
+
+
+def test_expired_sessions_are_dropped_when_a_new_one_starts(engine: Engine) -> None:
+    clock = FakeClock()
+    user = accounts.create_user(engine, "dost", PASSWORD, Role.DOST, clock.now())
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0003")
-    assert WEB_TABLES.isdisjoint(inspect(engine).get_table_names())
-    migrate.upgrade(engine)
-    assert set(inspect(engine).get_table_names()) >= WEB_TABLES
+        accounts.start_session(conn, user.id, clock.now())
+    clock.advance(accounts.SESSION_LIFETIME.total_seconds() + 1)
+    with engine.begin() as conn:
+        fresh = accounts.start_session(conn, user.id, clock.now())
+    with engine.connect() as conn:
+        left = conn.execute(select(sessions.c.expires_at)).scalars().all()
+    assert len(left) == 1
+    assert accounts.session_for(engine, fresh, clock.now()) is not None
 
 
-def test_every_word_the_templates_use_is_in_both_languages() -> None:
-    used: set[str] = set()
-    for template in TEMPLATES.glob("*.html"):
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", template.read_text()))
-        # Keys built from a prefix: status_*, state_*, role_*, health_*, action_*.
-        for prefix in re.findall(r"""t\(\s*["']([a-z]+_)["']\s*~""", template.read_text()):
-            assert any(key.startswith(prefix) for key in MESSAGES), prefix
-    missing = {key for key in used if not key.endswith("_")} - MESSAGES.keys()
-    assert not missing
-    for key, (vi, en) in MESSAGES.items():
-        assert vi.strip(), key
-        assert en.strip(), key
-    assert translator("vi")("status_down") == "Mất kết nối"
-    assert translator("en")("status_down") == "Down"
-    assert len(used) > 60
+async def test_users_are_created_with_checked_fields(engine: Engine, province: Province) -> None:
+    now = province.world.clock.now()
+    with pytest.raises(accounts.AccountError, match="password"):
+        accounts.create_user(engine, "short", "123", accounts.Role.DOST, now)
+    with pytest.raises(accounts.AccountError, match="owner"):
+        accounts.create_user(engine, "vendor2", PROVINCE_PASSWORD, accounts.Role.VENDOR, now)
+    with pytest.raises(accounts.AccountError, match="already exists"):
+        accounts.create_user(engine, "admin", PROVINCE_PASSWORD, accounts.Role.ADMIN, now)
+    stored = accounts.list_users(engine)
+    assert {u.username for u in stored} == {"admin", "dost", "isp-tech", "printer-tech", "finance"}
 
 
 def test_user_roles_name_their_vendor_scope() -> None:
     vendor = accounts.User(1, "v", "V", Role.VENDOR, "isp")
     assert vendor.ticket_scope == "isp"
     assert accounts.User(2, "a", "A", Role.ADMIN, None).ticket_scope is None
-    assert timedelta(0) < accounts.FAILURE_WINDOW
+    assert timedelta(0) < accounts.SESSION_LIFETIME
 
 
 def test_demo_users_one_per_role_can_log_in(engine: Engine) -> None:
     clock = FakeClock()
-    made = accounts.create_demo_users(engine, clock.now())
+    guard = LoginGuard()
+    with engine.connect() as conn:
+        first = conn.execute(select(communes.c.code).order_by(communes.c.code)).scalars().first()
+    assert first is not None
+    made = accounts.create_demo_users(engine, clock.now(), [first])
     assert {user.role for user, _ in made} == set(Role)
+    assert next(user for user, _ in made if user.role is Role.COMMUNE).communes == (first,)
     for user, password in made:
-        token = accounts.login(engine, user.username, password, "127.0.0.1", clock.now())
+        token = guard.login(engine, user.username, password, "127.0.0.1", clock.now())
         session = accounts.session_for(engine, token, clock.now())
         assert session is not None
         assert session.user == user

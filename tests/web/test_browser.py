@@ -18,10 +18,11 @@ import uvicorn
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from collector import communes, migrate
-from collector.cli import BUNDLED_UNITS
+from collector import communes
+from collector.communes import BUNDLED_UNITS
 from collector.db import make_engine
 from collector.settings import Settings, load_settings
+from province import migrate
 from tests.conftest import TEST_PROVINCE
 from tests.services import free_port, require_binary
 from tests.web.support import PASSWORD, Province, build_province, console_app

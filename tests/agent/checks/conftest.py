@@ -1,10 +1,11 @@
-"""Session fixtures for the SNMP check: one snmpsim serving the shared recordings over v2c and
-SNMPv3 authPriv on 127.0.0.1, plus variants of them made for failure tests."""
+"""Session fixtures for the SNMP check: one snmpsim serving the recordings of tests/data/snmp
+over v1, v2c and SNMPv3 authPriv on 127.0.0.1, plus variants of them made for failure tests."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.services import free_udp_port, missing_service, require_binary, shared_dir
+from tests.agent.checks.snmp.support import recordings_dir
+from tests.services import free_udp_port, missing_service, require_binary
 
 V3_USER = "commune-monitor"
 V3_AUTH_KEY = "auth-key-0123456789"
@@ -32,12 +34,13 @@ class Snmpsim:
     recordings: Path
 
     def target(self, community: str, **options: Any) -> dict[str, Any]:
-        """Options of a v2c target for the recording ``community`` (device_id = community)."""
+        """Options of a v2c target for the recording ``community`` (device_id = community, with
+        characters a device id may not hold, such as '+', replaced by '_')."""
         return {
             "address": "127.0.0.1",
             "port": self.port,
             "community": community,
-            "device_id": community,
+            "device_id": re.sub(r"[^A-Za-z0-9._:@/-]", "_", community),
             "timeout": 2.0,
             "retries": 1,
             **options,
@@ -73,15 +76,19 @@ def _records(path: Path) -> dict[str, str]:
     return records
 
 
+def _key(oid: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in oid.split("."))
+
+
 def _write(path: Path, records: dict[str, str]) -> None:
     # snmpsim answers GETNEXT from the file order: keep it sorted by OID.
-    ordered = sorted(records.items(), key=lambda item: tuple(int(p) for p in item[0].split(".")))
+    ordered = sorted(records.items(), key=lambda item: _key(item[0]))
     text = "".join(f"{oid}|{rest}\n" for oid, rest in ordered)
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
 
 
 def make_variants(recordings: Path, data_dir: Path) -> None:
-    """Recordings derived from the shared ones for failure and event tests."""
+    """Recordings derived from the corpus for failure and event tests."""
     # The same router after a restart: small sysUpTime, counters restarted near zero.
     router = _records(recordings / "routeros_rb750gr3.snmprec")
     router["1.3.6.1.2.1.1.3.0"] = "67|1500"
@@ -114,11 +121,27 @@ def make_variants(recordings: Path, data_dir: Path) -> None:
         jammed[f"1.3.6.1.2.1.43.18.1.1.8.1.{index}"] = f"4|{text}"
     _write(data_dir / "jammed_printer.snmprec", jammed)
 
+    # A switch of a vendor we have no profile for, whose agent's view ends before the
+    # Printer-MIB: GETNEXT(1.3.6.1.2.1.43) gets endOfMibView over v2c/v3 (carrying the requested
+    # name, RFC 3416 §4.2.2) and noSuchName over v1. BRIDGE-MIB dot1dBaseNumPorts.0 is added (the
+    # LibreNMS recording was trimmed to what LibreNMS reads; the real TL-SG2008 has 8 ports).
+    switch = {
+        oid: rest
+        for oid, rest in _records(recordings / "tplink_sg2008.snmprec").items()
+        if _key(oid) < (1, 3, 6, 1, 2, 1, 43)
+    }
+    switch["1.3.6.1.2.1.1.2.0"] = "6|1.3.6.1.4.1.99999.1.1"
+    switch["1.3.6.1.2.1.17.1.2.0"] = "2|8"
+    _write(data_dir / "switch_view_ends_early.snmprec", switch)
+    # A printer of a vendor we have no profile for: the Printer-MIB answers.
+    printer_unknown = dict(printer, **{"1.3.6.1.2.1.1.2.0": "6|1.3.6.1.4.1.99999.2.1"})
+    _write(data_dir / "printer_unknown_vendor.snmprec", printer_unknown)
+
 
 async def _answers(port: int) -> bool:
-    from agent.snmp.client import PysnmpClient
-    from agent.snmp.config import SnmpTargetConfig
-    from agent.snmp.errors import SnmpError
+    from agent.checks.snmp.client import PysnmpClient
+    from agent.checks.snmp.config import SnmpTargetConfig
+    from agent.checks.snmp.errors import SnmpError
 
     client = PysnmpClient()
     target = SnmpTargetConfig(
@@ -134,11 +157,9 @@ async def _answers(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpsim]:
-    """snmpsim on 127.0.0.1 serving copies of ../shared/snmp and the failure variants."""
+    """snmpsim on 127.0.0.1 serving copies of tests/data/snmp and the failure variants."""
     binary = require_binary("snmpsim-command-responder")
-    recordings = shared_dir() / "snmp"
-    if not recordings.is_dir():
-        missing_service(f"the recordings folder {recordings}")
+    recordings = recordings_dir()
     base = tmp_path_factory.mktemp("snmpsim")
     data_dir = base / "data"
     data_dir.mkdir()

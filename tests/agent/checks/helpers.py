@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.checks.catalogue import load_catalogue
+from agent.catalogue import load_all as load_catalogue
 from agent.wire import DeviceReport
 from tests.services import missing_service
 

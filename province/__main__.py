@@ -1,0 +1,5 @@
+"""``python -m province`` runs the commune-monitor CLI."""
+
+from province.cli import main
+
+main()
