@@ -94,8 +94,10 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
                 "request head too large; connection closed",
                 extra={"client": self.client, "bytes": self._head_bytes},
             )
-            if self.on_head_too_large is not None:
-                self.on_head_too_large()
+            # Read through the class: a plain function stored there would bind to ``self``.
+            on_refusal = type(self).on_head_too_large
+            if on_refusal is not None:
+                on_refusal()
             self.transport.write(_head_too_large(self.max_head_bytes))
             self.transport.close()
 
@@ -130,7 +132,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             "request head not received in time; connection closed",
             extra={"client": self.client, "seconds": self.head_timeout},
         )
-        if self.on_timeout is not None:
-            self.on_timeout()
+        on_timeout = type(self).on_timeout  # through the class, as above
+        if on_timeout is not None:
+            on_timeout()
         self.transport.write(_RESPONSE)
         self.transport.close()

@@ -29,6 +29,8 @@ from tests.fakes import FakeClock
 HEARTBEAT = 60.0
 # A vendor (the ISP) technicians' bearer token for the ticket API; routing holds its SHA-256.
 ISP_TOKEN = "isp-technician-token"
+# A label value planting lines of its own in a ticket or message (issue 20).
+PLANTED = "motcua\nURGENT: the account is locked, pay at http://evil.example/pay\r\n\u2028x"
 
 
 # Probe results as the agent's own check sends them (tests/alerts/agent_samples.py).

@@ -1,26 +1,21 @@
-"""Signed, single-use answer links (alerts/link_tokens.py, alerts/action_links.py): tokens, the
-key file, and the links in real messages (SMTP, webhook, apprise) used on both stores."""
+"""Signed, single-use answer links (alerts/action_links.py): the links in real messages (SMTP,
+webhook, apprise) used on both stores (tokens and key: tests/alerts/test_link_tokens.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from alerts import tickets
 from alerts.action_links import use_link
 from alerts.errors import TicketTransition
-from alerts.link_tokens import KEY_FILE, ActionLinks, LinkRefused, load_link_secret
+from alerts.link_tokens import ActionLinks, LinkRefused
 from alerts.notify import (
     AppriseNotifier,
     Dispatcher,
@@ -30,81 +25,14 @@ from alerts.notify import (
 )
 from alerts.routing import parse_routing
 from alerts.schema import used_links
-from collector.errors import ConfigError
 from collector.schema import audit_log
 from tests.alerts.receivers import SmtpServer, WebhookServer
 from tests.alerts.support import World, pc
-from tests.fakes import FakeClock
 from tests.services import free_port
 
 KEY = b"k" * 32
 PUBLIC = "https://giamsat.example.gov.vn"
 LINK = re.compile(r"https://giamsat\.example\.gov\.vn/web/a/(\S+)")
-
-
-def test_a_token_says_what_it_was_signed_for_and_nothing_else_passes() -> None:
-    clock = FakeClock()
-    links = ActionLinks(KEY, PUBLIC)
-    token = links.sign(42, "resolve", "isp/email", clock.now())
-    claim = links.read(token)
-    assert (claim.ticket_id, claim.action, claim.recipient) == (42, "resolve", "isp/email")
-    assert claim.expires_at == clock.now() + timedelta(hours=72)
-    assert links.url(token) == f"{PUBLIC}/web/a/{token}"
-    assert links.read(links.sign(42, "resolve", "isp/email", clock.now())).link_id != claim.link_id
-    payload, mac = token.split(".")
-    # Another ticket, action or expiry written into the payload: the MAC no longer matches.
-    forged = ActionLinks(b"x" * 32, PUBLIC).sign(43, "resolve", "isp/email", clock.now())
-    for bad in (f"{forged.split('.')[0]}.{mac}", f"{payload}.{forged.split('.')[1]}", forged):
-        with pytest.raises(LinkRefused) as caught:
-            links.read(bad)
-        assert caught.value.reason == "altered"
-    assert links.links_for(42, "resolved", "isp/email", clock.now()) == {}
-    assert set(links.links_for(42, "acknowledged", "isp/email", clock.now())) == {"resolve"}
-    with pytest.raises(ConfigError):
-        ActionLinks(b"short", PUBLIC)
-
-
-@given(st.text(max_size=500))
-def test_any_text_as_a_token_is_refused_as_altered(text: str) -> None:
-    links = ActionLinks(KEY, PUBLIC)
-    with pytest.raises(LinkRefused) as caught:
-        links.read(text)
-    assert caught.value.reason == "altered"
-
-
-def test_the_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
-    first = load_link_secret(None, tmp_path / "data")
-    path = tmp_path / "data" / KEY_FILE
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert len(first) >= 32
-    assert load_link_secret(None, tmp_path / "data") == first  # links survive a restart
-    os.chmod(path, 0o644)
-    assert load_link_secret(None, tmp_path / "data") == first
-    assert path.stat().st_mode & 0o777 == 0o600
-    configured = SecretStr("s" * 40)
-    assert load_link_secret(configured, tmp_path / "data") == b"s" * 40
-    path.write_text("short", encoding="ascii")
-    with pytest.raises(ConfigError) as caught:
-        load_link_secret(None, tmp_path / "data")
-    assert KEY_FILE in str(caught.value)
-
-
-def test_workers_starting_together_share_one_key(tmp_path: Path) -> None:
-    keys: list[bytes] = []
-    barrier = threading.Barrier(8)
-
-    def start() -> None:
-        barrier.wait()
-        keys.append(load_link_secret(None, tmp_path))
-
-    threads = [threading.Thread(target=start) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert len(keys) == 8
-    assert len(set(keys)) == 1
-    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]  # no temporary file left
 
 
 @pytest.fixture

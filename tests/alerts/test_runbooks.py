@@ -1,5 +1,6 @@
-"""Report categories and first checks as data (alerts/categories.yaml, alerts/runbooks.yaml):
-complete, in both languages, and refused by name when a file is wrong."""
+"""First checks as data (alerts/runbooks.yaml): one for every class and report category,
+complete, in both languages, and refused by name when the file is wrong (the categories
+themselves are tests/alerts/test_categories.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from alerts import tickets
-from alerts.categories import bundled_categories, parse_categories
+from alerts.categories import bundled_categories
 from alerts.errors import RulesError
-from alerts.routing import load_routing
 from alerts.rules import PROBLEM_CLASSES
 from alerts.runbooks import bundled_runbooks, parse_runbooks, runbook_lines
 from alerts.schema import outbox
-from alerts.text import CLASS_TEXT
 from tests.alerts.support import World, pc
 
 
@@ -33,41 +32,6 @@ def test_every_class_and_category_has_first_checks_in_both_languages() -> None:
     assert lines[0] == "Cán bộ xã kiểm tra trước:"
     assert lines[1].startswith("  1. ")
     assert "Technician, check:" in runbook_lines(runbooks.classes["site_outage"], "en")
-
-
-def test_each_category_opens_a_routed_class_and_joins_known_ones() -> None:
-    routing = load_routing()
-    for category in bundled_categories().items:
-        assert category.problem_class in PROBLEM_CLASSES
-        assert category.problem_class in CLASS_TEXT
-        assert set(category.joins) <= set(PROBLEM_CLASSES)
-        # Every report reaches an owner by a route, not the default team's "unrouted" flag.
-        assert not routing.route(category.problem_class, "13318", None).unrouted, category.id
-        assert category.name_vi != category.name_en
-    assert [c.id for c in bundled_categories().items if c.needs_message] == ["software_error"]
-
-
-@pytest.mark.parametrize(
-    ("text", "named"),
-    [
-        ("categories: []", "field 'categories'"),
-        (
-            "categories:\n  - {id: a, name_vi: A, name_en: A, problem_class: fire}",
-            "category 0 (a), field 'problem_class'",
-        ),
-        (
-            "categories:\n"
-            "  - {id: a, name_vi: A, name_en: A, problem_class: device_down}\n"
-            "  - {id: a, name_vi: B, name_en: B, problem_class: device_down}",
-            "category 1 (a), field 'id'",
-        ),
-        ("kinds: []", "unknown field(s) kinds"),
-    ],
-)
-def test_a_wrong_categories_file_is_refused_by_name(text: str, named: str) -> None:
-    with pytest.raises(RulesError) as caught:
-        parse_categories(text, "categories.yaml")
-    assert named in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
-
-from alerts.schema import outbox, tickets
 from alerts.text import one_line, render
-from tests.alerts.support import World, pc
-
-PLANTED = "motcua\nURGENT: the account is locked, pay at http://evil.example/pay\r\n\u2028x"
+from tests.alerts.support import PLANTED
 
 
 def test_control_characters_from_an_agent_never_start_a_line_of_a_ticket() -> None:
@@ -37,30 +32,6 @@ def test_control_characters_from_an_agent_never_start_a_line_of_a_ticket() -> No
         assert "\r" not in body
         assert "\u2028" not in body
     assert "URGENT: the account is locked" in text.body_en  # kept, on its own field's line
-
-
-def test_a_message_subject_and_note_are_one_line(engine: Engine) -> None:
-    from alerts.messages import queue
-
-    world = World(engine)
-    commune = world.communes[0]
-    world.enrol(commune, [pc(f"{commune}-PC-0", disk=97.0)])
-    world.tick()
-    (opened,) = world.tickets()
-    with engine.begin() as conn:
-        # A title as an agent's label could make it, were the text not rendered on one line.
-        conn.execute(
-            update(tickets).where(tickets.c.id == opened.id).values(title_vi="Sự cố\nURGENT")
-        )
-        ticket = conn.execute(select(tickets).where(tickets.c.id == opened.id)).one()
-        assert queue(
-            conn, world.alerts.routing, ticket, 10_000, "opened", PLANTED, ticket.opened_at
-        )
-        rows = conn.execute(select(outbox).where(outbox.c.history_id == 10_000)).all()
-    assert rows
-    for row in rows:
-        assert "\n" not in str(row.subject)
-        assert "\nURGENT: the account" not in str(row.body)
 
 
 def test_one_line_bounds_length() -> None:

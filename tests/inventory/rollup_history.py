@@ -45,6 +45,11 @@ def p95(values: Sequence[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
+def whole_percent(value: float) -> float:
+    """Rounded half up, as an explanation shows it."""
+    return float(math.floor(value + 0.5))
+
+
 class History:
     """PCs of one commune whose reports are sent one at a time at given measured times."""
 

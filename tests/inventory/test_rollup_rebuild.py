@@ -1,16 +1,16 @@
-"""``inventory rollups rebuild`` (inventory/rollup_rebuild.py, rollups_cli.py) on SQLite and
-PostgreSQL: the rollups it rebuilds from the journal and the events are those the live consumer
-makes of the same reports, it keeps what the journal no longer holds, it counts what the
-processor consumes meanwhile once, and it refuses impossible spans."""
+"""``inventory rollups rebuild`` (inventory/rollup_rebuild.py; the command is tested in
+test_rollups_cli.py) on SQLite and PostgreSQL: the rollups it rebuilds from the journal and the
+events are those the live consumer makes of the same reports, it keeps what the journal no
+longer holds, it counts what the processor consumes meanwhile once, and it refuses impossible
+spans."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
-from typer.testing import CliRunner
 
 from collector.schema import journal
 from inventory.errors import RollupError
@@ -19,10 +19,7 @@ from inventory.reports import InventoryConfig, ranked
 from inventory.rollup_rebuild import rebuild_rollups
 from inventory.rollups import RETENTION_DAYS, decode_histogram
 from inventory.schema import inventory_rollups
-from province.cli import app
 from tests.inventory.rollup_history import COMMUNE, END, History, rollup_rows, vn_day
-
-runner = CliRunner(env={"COLUMNS": "220"})
 
 
 def _three_days(history: History, tags: tuple[str, ...] = ("PC-A", "PC-B")) -> int:
@@ -139,32 +136,3 @@ def test_a_rebuild_refuses_an_impossible_span(engine: Engine, days: float) -> No
         rebuild_rollups(engine, END, days=days)
     assert refused.value.field == "--days"
     assert str(RETENTION_DAYS) in str(refused.value)
-
-
-def test_the_command_rebuilds_with_progress_and_refuses_bad_days(
-    engine: Engine, store_url: str
-) -> None:
-    # The command reads the real clock: a report of an hour ago.
-    history = History(engine, end=datetime.now(UTC).replace(microsecond=0))
-    history.enrol("PC-A")
-    history.send("PC-A", history.now - timedelta(hours=1), memory=66.0)
-    history.process()
-    with engine.begin() as conn:
-        conn.execute(delete(inventory_rollups))
-    result = runner.invoke(
-        app, ["--database-url", store_url, "inventory", "rollups", "rebuild", "--days", "3"]
-    )
-    assert result.exit_code == 0, result.output
-    assert "1 journal entries" in result.output
-    assert "Đã tính lại" in result.output
-    (row,) = rollup_rows(engine).values()
-    assert (row["commune_code"], row["device_id"]) == (COMMUNE, "PC-A")
-    assert decode_histogram(row["memory_hist"]) == {66: 1}
-    for bad in ("0", "400", "many"):
-        refused = runner.invoke(
-            app, ["--database-url", store_url, "inventory", "rollups", "rebuild", "--days", bad]
-        )
-        assert refused.exit_code == 2, refused.output
-        assert "--days" in refused.output
-    helped = runner.invoke(app, ["inventory", "rollups", "rebuild", "--help"])
-    assert "journal_retention_days" in helped.output

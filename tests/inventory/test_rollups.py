@@ -6,7 +6,6 @@ same history."""
 from __future__ import annotations
 
 import json
-import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,21 +15,16 @@ from alerts.schema import incidents
 from collector.schema import journal
 from inventory.measurements import SignalSource
 from inventory.priority import PriorityScore
-from inventory.reports import InventoryConfig, budget_plan, gather, ranked
+from inventory.reports import InventoryConfig, budget_plan, ranked
 from inventory.rollups import RETENTION_DAYS, decode_histogram
 from inventory.schema import inventory_rollups
-from tests.inventory.rollup_history import COMMUNE, END, History, p95, rollup_rows, vn_day
+from tests.inventory.rollup_history import COMMUNE, END, History, rollup_rows, vn_day
 
 CRITICAL = "critical"
 
 
 def event(kind: str, severity: str = CRITICAL) -> dict[str, str]:
     return {"type": kind, "severity": severity, "message": kind}
-
-
-def whole_percent(value: float) -> float:
-    """Rounded half up, as an explanation shows it."""
-    return float(math.floor(value + 0.5))
 
 
 def term(score: PriorityScore, name: str) -> float:
@@ -84,26 +78,6 @@ def test_a_late_report_adds_to_its_day_without_replacing_newer_values(engine: En
     assert row["reports"] == 2
     assert decode_histogram(row["memory_hist"]) == {40: 1, 90: 1}
     assert (row["disk_used_percent"], row["smart_warnings"]) == (70.0, 0)
-
-
-def test_p95_over_days_is_the_p95_of_every_sample_to_the_percent(engine: Engine) -> None:
-    history = History(engine)
-    history.register(["PC-A"])
-    history.enrol("PC-A")
-    rng = random.Random(3)
-    recent = [round(rng.uniform(40, 99), 1) for _ in range(300)]  # more than a scan samples
-    for i, memory in enumerate(recent):
-        history.send("PC-A", END - timedelta(minutes=25 * i + 1), memory=memory)
-    old = [99.0] * 40  # three weeks ago: outside a week's window, inside a month's
-    for i, memory in enumerate(old):
-        history.send("PC-A", END - timedelta(days=21, minutes=i), memory=memory)
-    history.process()
-    assert len({vn_day(END - timedelta(minutes=25 * i)) for i in range(300)}) >= 5
-    week = gather(engine, history.now, saturation_days=7).signals["PC-A"]
-    month = gather(engine, history.now, saturation_days=30).signals["PC-A"]
-    assert week.p95_memory_percent == whole_percent(p95(recent))
-    assert month.p95_memory_percent == whole_percent(p95(recent + old))
-    assert month.p95_memory_percent != week.p95_memory_percent
 
 
 def _send_history(history: History) -> dict[str, set[tuple[str, date]]]:

@@ -95,7 +95,3 @@ async def test_each_owner_box_shows_what_it_received_and_its_links_work(
     http.cookies.clear()
     await login(http, "finance")
     assert (await http.get("/web/mailbox")).status_code == 403
-
-
-def test_an_empty_or_missing_maildir_reads_as_no_mail(tmp_path: Path) -> None:
-    assert read_maildir(tmp_path / "none") == []

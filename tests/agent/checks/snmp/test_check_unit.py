@@ -12,7 +12,7 @@ import pytest
 from agent.checks.snmp import poller as poller_module
 from agent.checks.snmp.check import SnmpCheck, SnmpCheckConfig
 from agent.checks.snmp.interfaces import IF_ADMIN_STATUS, IF_DESCR, IF_OPER_STATUS, IFX_HC_IN_OCTETS
-from agent.checks.snmp.poller import SYS_UPTIME, detect_reboot
+from agent.checks.snmp.poller import SYS_UPTIME
 from agent.checks.snmp.values import ObjectIdValue, VarBind
 from agent.wire import MAX_SAMPLES_PER_DEVICE
 from tests.agent.checks.snmp.fake_agent import FakeAgent, FakeDevice, recording_device
@@ -45,15 +45,6 @@ def check_with(agent: FakeAgent, *targets: dict[str, Any], clock: ManualClock | 
 
 def by_id(reports: list[Any]) -> dict[str, Any]:
     return {report.device_id: report for report in reports}
-
-
-def test_reboot_needs_uptime_to_go_down_without_a_wrap() -> None:
-    assert detect_reboot(500_000, 0.0, 1_000, 60.0)
-    assert not detect_reboot(500_000, 0.0, 506_000, 60.0)
-    assert not detect_reboot(None, None, 1_000, 60.0)
-    assert not detect_reboot(500_000, 0.0, None, 60.0)
-    # TimeTicks wrap after 497 days: 2^32 - 100 ticks + 60 s is past the wrap.
-    assert not detect_reboot(2**32 - 100, 0.0, 5_900, 60.0)
 
 
 async def test_a_restart_raises_one_reboot_event_and_resets_rates() -> None:

@@ -1,13 +1,11 @@
-"""Printer-MIB and HOST-RESOURCES decoding: error bits, levels, supplies, alerts."""
+"""Printer-MIB decoding through decode_printer: supplies, colours, alerts, error state.
+
+The error bits themselves are in test_error_state.py, levels and descriptions in
+test_supplies.py."""
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from agent.checks.snmp.emit import Emitter
-from agent.checks.snmp.error_state import ERROR_CONDITIONS, decode_error_state
 from agent.checks.snmp.printer import (
     ALERT_CODE,
     ALERT_DESCRIPTION,
@@ -16,7 +14,7 @@ from agent.checks.snmp.printer import (
     HR_PRINTER_ERROR_STATE,
     decode_printer,
 )
-from agent.checks.snmp.profiles import VendorLevel, load_profiles
+from agent.checks.snmp.profiles import load_profiles
 from agent.checks.snmp.supplies import (
     COLORANT_VALUE,
     SUPPLY_CLASS,
@@ -25,78 +23,9 @@ from agent.checks.snmp.supplies import (
     SUPPLY_LEVEL,
     SUPPLY_MAX,
     SUPPLY_TYPE,
-    clean_description,
-    decode_level,
 )
 from agent.checks.snmp.values import Oid
 from agent.checks.snmp.walk import Column
-
-NAMES = [name for name, _cls, _sev in ERROR_CONDITIONS]
-
-
-@pytest.mark.parametrize(
-    ("raw", "conditions"),
-    [
-        (b"", []),  # Epson WF-C5790: zero-length string, no bit set
-        (b"\x00", []),
-        (b"\x80\x00", ["low_paper"]),  # Samsung M4080FX
-        (b"\x01\x00", ["service_requested"]),  # Konica C250i: bit 7
-        (b"\x04", ["jammed"]),
-        (b"\x08", ["door_open"]),
-        (b"\x00\x80", ["input_tray_missing"]),
-        (b"\x00\x02", ["overdue_prevent_maint"]),
-        (b"\x00\x01", []),  # bit 15 is not defined by RFC 2790
-        (b"\xff\xff", NAMES),
-        (b"\x30", ["low_toner", "no_toner"]),
-    ],
-)
-def test_error_state_bits_follow_rfc_2790_order(raw: bytes, conditions: list[str]) -> None:
-    assert decode_error_state(raw) == conditions
-
-
-@given(st.binary(max_size=8))
-def test_any_error_state_octets_decode_to_known_conditions(raw: bytes) -> None:
-    decoded = decode_error_state(raw)
-    assert set(decoded) <= set(NAMES)
-    assert decode_error_state(raw[:2]) == decoded
-
-
-@pytest.mark.parametrize(
-    ("level", "capacity", "state", "reason", "percent"),
-    [
-        (-1, 100, "other", "rfc3805_other", None),  # RFC 3805: no restriction
-        (-2, 100, "unknown", "rfc3805_unknown", None),
-        (-3, -2, "some_remaining", "rfc3805_some_remaining", None),  # Brother toner
-        (-3, 250, "some_remaining", "rfc3805_some_remaining", None),
-        (11501, 12000, "ok", "measured", 11501 * 100 / 12000),
-        (5, 100, "low", "measured", 5.0),
-        (10, 100, "low", "measured", 10.0),
-        (0, 550, "empty", "measured", 0.0),
-        (70, -2, "ok", "no_capacity", None),  # no capacity: a level but no percent
-        (70, 0, "ok", "no_capacity", None),
-        (150, 100, "ok", "measured", 100.0),  # a level over capacity is clamped
-        (-100, 100, "low", "vendor_near_end", None),  # Ricoh's "near end"
-        (-7, 100, "unknown", "out_of_range", None),
-        (None, 100, "unknown", "not_reported", None),
-    ],
-)
-def test_levels_keep_special_values_as_states(
-    level: int | None, capacity: int, state: str, reason: str, percent: float | None
-) -> None:
-    ricoh = {-100: VendorLevel(state="low", reason="vendor_near_end")}
-    decoded = decode_level(level, capacity, low_percent=10, vendor_levels=ricoh)
-    assert (decoded.state, decoded.reason) == (state, reason)
-    assert decoded.percent == percent
-    assert decoded.raw == (level if level is not None and level >= 0 else None)
-
-
-def test_xerox_part_numbers_are_cut_from_descriptions() -> None:
-    cuts = load_profiles().defaults.supply_description_cuts
-    assert clean_description("Black Toner, PN 006R01509;SN48178080E0000481", cuts) == "Black Toner"
-    assert (
-        clean_description("Black Toner Cartridge S/N:CRUM-", cuts)
-        == "Black Toner Cartridge S/N:CRUM-"
-    )
 
 
 def supplies(*rows: tuple[int, int, int, int, bytes, int, int]) -> dict[Oid, Column]:
