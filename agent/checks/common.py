@@ -57,6 +57,35 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def loopback_only(host: str, check: str) -> str:
+    """``host`` if it is a loopback host, else a ValueError naming ``check``: the checks of
+    services on this PC (signing bridges, local services) must never reach another machine."""
+    if not is_loopback_host(host):
+        raise ValueError(
+            f"{host!r} is not a loopback host; {check} only checks this PC "
+            "(localhost, 127.0.0.1, ::1)"
+        )
+    return host
+
+
+def distinct_ports(ports: tuple[int, ...]) -> tuple[int, ...]:
+    """``ports`` if each is a TCP port and none repeats, else a ValueError naming the port."""
+    for port in ports:
+        if not 1 <= port <= 65_535:
+            raise ValueError(f"port {port} is not within 1..65535")
+    if len(set(ports)) != len(ports):
+        raise ValueError(f"ports {list(ports)} repeat a port")
+    return ports
+
+
+def header_safe(value: str | None) -> str | None:
+    """``value`` if it can go into a request header line (printable, no spaces), else a
+    ValueError: a path or origin from configuration must not inject headers."""
+    if value is not None and (not value.isprintable() or " " in value):
+        raise ValueError(f"{value!r} must be printable without spaces")
+    return value
+
+
 def hidden_window_flags() -> int:
     """Process creation flags that keep a console window from flashing on Windows (0 elsewhere)."""
     if sys.platform == "win32":

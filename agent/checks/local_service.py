@@ -36,7 +36,13 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.checks.base import CheckConfig
-from agent.checks.common import NAME_PATTERN, is_loopback_host, pc_device_id
+from agent.checks.common import (
+    NAME_PATTERN,
+    distinct_ports,
+    header_safe,
+    loopback_only,
+    pc_device_id,
+)
 from agent.checks.websocket import (
     CLOSE_FRAME,
     close_writer,
@@ -68,30 +74,17 @@ class LocalService(BaseModel):
     @field_validator("host")
     @classmethod
     def _loopback(cls, value: str) -> str:
-        if not is_loopback_host(value):
-            raise ValueError(
-                f"{value!r} is not a loopback host; local_service only checks this PC "
-                "(localhost, 127.0.0.1, ::1)"
-            )
-        return value
+        return loopback_only(value, "local_service")
 
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        for port in value:
-            if not 1 <= port <= 65_535:
-                raise ValueError(f"port {port} is not within 1..65535")
-        if len(set(value)) != len(value):
-            raise ValueError(f"ports {list(value)} repeat a port")
-        return value
+        return distinct_ports(value)
 
     @field_validator("path", "origin")
     @classmethod
     def _header_safe(cls, value: str | None) -> str | None:
-        # Both go into request header lines: no control characters or spaces (header injection).
-        if value is not None and (not value.isprintable() or " " in value):
-            raise ValueError(f"{value!r} must be printable without spaces")
-        return value
+        return header_safe(value)
 
     @model_validator(mode="after")
     def _path_starts_with_slash(self) -> LocalService:

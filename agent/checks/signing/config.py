@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.checks.base import CheckConfig
-from agent.checks.common import NAME_PATTERN, is_loopback_host
+from agent.checks.common import NAME_PATTERN, distinct_ports, header_safe, loopback_only
 from agent.wire import DeviceId
 
 
@@ -45,30 +45,17 @@ class SigningPlugin(BaseModel):
     @field_validator("host")
     @classmethod
     def _loopback(cls, value: str) -> str:
-        if not is_loopback_host(value):
-            raise ValueError(
-                f"{value!r} is not a loopback host; the signing check only talks to this PC "
-                "(localhost, 127.0.0.1, ::1)"
-            )
-        return value
+        return loopback_only(value, "the signing check")
 
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        for port in value:
-            if not 1 <= port <= 65_535:
-                raise ValueError(f"port {port} is not within 1..65535")
-        if len(set(value)) != len(value):
-            raise ValueError(f"ports {list(value)} repeat a port")
-        return value
+        return distinct_ports(value)
 
     @field_validator("path", "origin", "domain")
     @classmethod
     def _header_safe(cls, value: str | None) -> str | None:
-        # Path and origin go into request header lines: no control characters or spaces.
-        if value is not None and (not value.isprintable() or " " in value):
-            raise ValueError(f"{value!r} must be printable without spaces")
-        return value
+        return header_safe(value)
 
     @model_validator(mode="after")
     def _path_starts_with_slash(self) -> SigningPlugin:

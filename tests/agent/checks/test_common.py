@@ -13,9 +13,12 @@ import pytest
 from agent.checks.common import (
     NAME_PATTERN,
     CheckError,
+    distinct_ports,
     finite_or_none,
+    header_safe,
     hidden_window_flags,
     is_loopback_host,
+    loopback_only,
     path_device_id,
     pc_device_id,
 )
@@ -93,3 +96,18 @@ def test_name_pattern_and_error_base() -> None:
     assert not re.match(NAME_PATTERN, "-x")
     assert not re.match(NAME_PATTERN, "a" * 64)
     assert issubclass(CheckError, Exception)
+
+
+def test_the_local_checks_validators_name_what_is_wrong() -> None:
+    assert loopback_only("::1", "local_service") == "::1"
+    with pytest.raises(ValueError, match="is not a loopback host; local_service"):
+        loopback_only("10.0.0.5", "local_service")
+    assert distinct_ports((8987, 4433)) == (8987, 4433)
+    with pytest.raises(ValueError, match="port 70000 is not within"):
+        distinct_ports((4433, 70_000))
+    with pytest.raises(ValueError, match="repeat a port"):
+        distinct_ports((4433, 4433))
+    assert header_safe(None) is None
+    assert header_safe("/ws") == "/ws"
+    with pytest.raises(ValueError, match="printable without spaces"):
+        header_safe("/ws\r\nX-Injected: 1")
