@@ -30,10 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.checks.snmp.check import SnmpCheck, SnmpCheckConfig  # noqa: E402
-from agent.checks.snmp.client import PysnmpClient  # noqa: E402
-from agent.checks.snmp.config import SnmpTargetConfig  # noqa: E402
-from agent.checks.snmp.errors import SnmpError  # noqa: E402
 from agent.wire import DeviceReport  # noqa: E402
+from benchmarks.snmp_poll import snmp_answers  # noqa: E402
 from tests.agent.checks.snmp.answer_key import Comparison, compare_recording, select  # noqa: E402
 from tests.agent.checks.snmp.fake_agent import FakeAgent, recording_device  # noqa: E402
 from tests.agent.checks.snmp.support import RECORDINGS_DIR  # noqa: E402
@@ -65,7 +63,7 @@ def snmpsim(data_dir: Path, workdir: Path) -> Iterator[int]:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not asyncio.run(_answers(port)):
+        while not asyncio.run(snmp_answers(port)):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"snmpsim did not start; see {workdir / 'snmpsim.log'}")
             time.sleep(0.2)
@@ -77,17 +75,6 @@ def snmpsim(data_dir: Path, workdir: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-async def _answers(port: int) -> bool:
-    client = PysnmpClient()
-    target = SnmpTargetConfig(address="127.0.0.1", port=port, community="xerox", timeout=0.3)
-    try:
-        return bool(await client.get(target, [(1, 3, 6, 1, 2, 1, 1, 1, 0)]))
-    except SnmpError:
-        return False
-    finally:
-        await client.aclose()
 
 
 def poll_all(names: list[str], port: int | None) -> dict[str, DeviceReport]:

@@ -3,9 +3,9 @@ bridges, and the clerk's USB token with its certificate (issue 23).
 
 Drawn once per PC when the fleet is generated, from a stream of its own (seed, asset tag), so the
 rest of the fleet stays as it was and the same seed gives the same PCs. The shares below are
-assumptions: ``../shared/DOMAIN.md`` §5 gives the age mix of counter PCs (25 % under 2 years, 25 %
-2–5, 35 % 5–8, 15 % over 8, reused after the 2025 merger) and "Windows 10/11", but no share per
-Windows release (NOT FOUND there). A PC keeps the Windows of its purchase year unless someone
+assumptions: the domain notes the project was built from give the age mix of counter PCs (25 %
+under 2 years, 25 % 2–5, 35 % 5–8, 15 % over 8, reused after the 2025 merger) and "Windows
+10/11", but no share per Windows release. A PC keeps the Windows of its purchase year unless someone
 upgraded it, so the mix follows age: with that age mix about 60 % Windows 10, a quarter Windows 11,
 a tenth Windows 7 and a few Windows 8.1, close to StatCounter's worldwide desktop shares of
 2022–23 (Windows 10 ~70 %, 11 ~16–24 %, 7 ~3–10 %, 8.1 ~1–3 %; via archyde.com, 12/2022 and

@@ -2,7 +2,7 @@
 
 The procedure software signs documents (and, with the VNPT-CA Plugin, scans them) through a
 bridge running on the PC that the web page reaches over a WebSocket on localhost
-(``../shared/DOMAIN.md`` §3.2, from public code, unverified ``[T]``):
+(from the bridges' public web libraries, third-party code, unverified):
 
 - VGCA Sign Service (Government Cipher Committee): ``wss://127.0.0.1:8987``;
 - VNPT-CA Plugin: ``wss://localhost:{4433,4434,4435}/plugin``; the web library tries each port, so

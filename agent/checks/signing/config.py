@@ -1,6 +1,7 @@
 """Settings of the ``signing`` check: which signing bridges, on which ports, with what timeouts.
 
-The defaults are the two bridges of ``../shared/DOMAIN.md`` §3.2 (public code, ``[T]``):
+The defaults are the two bridges the procedure software's web pages use, as found in their
+public web libraries (third-party code, unverified; see docs/agent_checks.md):
 
 - VNPT-CA Plugin: ``wss://…:{4433,4434,4435}/plugin``, tried in that order with 3 s each, as the
   plugin's own web library does (``vnpt-plugin.js`` also lists 9201 and 9202 in its ``ports``
