@@ -7,15 +7,17 @@ the sample name as field, which VictoriaMetrics turns into the same series name.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import orjson
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from agent.clock import Clock
 from agent.wire import RESERVED_SAMPLE_NAMES
@@ -25,6 +27,8 @@ from collector.schema import agents, communes, device_state
 _format_float = cast(Callable[[float], str], floatToGoString)
 DEVICE_PREFIX = "cm_device_"
 BASE_LABELS = ("province", "commune_code", "device_id", "kind")
+DeviceKey = tuple[str, str]  # (commune code, device id)
+_CHUNK = 500  # device ids per query of changed samples (SQLite allows 32,766 parameters)
 
 
 class StateCollector(Collector):
@@ -106,6 +110,15 @@ def _escape(value: str) -> str:
     return value
 
 
+@dataclass(slots=True)
+class _DeviceText:
+    """One device's rendered lines, kept until its state changes."""
+
+    version: tuple[datetime, int, str]  # measured_at, length of the samples, kind
+    last_report: str
+    families: dict[str, str]  # sample name -> the device's lines of that family
+
+
 class DeviceExposition:
     """Renders every device's current samples in the Prometheus text format.
 
@@ -113,6 +126,15 @@ class DeviceExposition:
     generic sample formatting took 1.5 s of a 2.2 s scrape, so device lines are written here
     directly. Label names need no escaping (ingest restricts them to [a-z][a-z0-9_]*); values
     are escaped and numbers formatted by prometheus_client's own ``floatToGoString``.
+
+    A device's lines are kept between scrapes and rendered again only when its state changed:
+    an agent reports once a minute while Prometheus scrapes every 15 s, so most devices are
+    unchanged at a scrape, and the decoding and formatting of their samples (most of a scrape's
+    CPU) is not repeated. A scrape reads every device's version (``measured_at``, the length of
+    its samples, its kind) and the samples of the changed ones only. ``measured_at`` alone would
+    miss a replayed older report that adds a sample name (the merge keeps the newest time); the
+    added name lengthens the samples. The kept lines are held by family, each device's lines of
+    a family joined once: a scrape writes a family as one join over its devices.
     """
 
     def __init__(
@@ -127,6 +149,19 @@ class DeviceExposition:
         self._clock = clock
         self._stale = stale_seconds
         self._provinces: dict[str, str] = {}
+        self._devices: dict[DeviceKey, _DeviceText] = {}
+        # The same lines by family, as a scrape writes them: a family's text is one join.
+        self._families: dict[str, dict[DeviceKey, str]] = {}
+        # Scrapes run in worker threads: one updates the kept lines at a time.
+        self._lock = threading.Lock()
+        # A province repeats few label sets (cores, volumes, probe targets x phases) over
+        # thousands of devices: each is rendered once.
+        self._label_text: dict[tuple[tuple[str, str], ...], str] = {}
+        self.rendered_devices = 0  # devices rendered again, for tests and benchmarks
+        self._generation = 0  # counts the changes of the kept lines
+        # The last text, with the generation and the silent devices it was written for: served
+        # again while nothing changes.
+        self._text: tuple[int, set[DeviceKey], bytes] | None = None
 
     def _province_of(self, commune_code: str) -> str:
         if commune_code not in self._provinces:
@@ -154,54 +189,26 @@ class DeviceExposition:
             if self._clock is not None and self._stale is not None
             else None
         )
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    device_state.c.commune_code,
-                    device_state.c.device_id,
-                    device_state.c.kind,
-                    device_state.c.measured_at,
-                    device_state.c.samples,
-                    agents.c.last_seen_at,
-                ).outerjoin(agents, agents.c.id == device_state.c.agent_id)
-            ).all()
-        families: defaultdict[str, list[str]] = defaultdict(list)
-        last_report: list[str] = []
-        # A province repeats few label sets (cores, volumes, probe targets x phases) over
-        # thousands of devices: each is rendered once per scrape.
-        label_text: dict[tuple[tuple[str, str], ...], str] = {}
-        for row in rows:
-            base = (
-                f'province="{self._province_of(row.commune_code)}",'
-                f'commune_code="{row.commune_code}",device_id="{_escape(row.device_id)}",'
-                f'kind="{row.kind}"'
+        with self._lock:
+            heads = self._update()
+            generation = self._generation
+            silent = (
+                {key for key, seen in heads if seen is None or seen.timestamp() < oldest}
+                if oldest is not None
+                else set()
             )
-            last_report.append(
-                f"{DEVICE_PREFIX}last_report_timestamp_seconds{{{base}}} "
-                f"{_format_float(row.measured_at.timestamp())}"
-            )
-            if oldest is not None and (
-                row.last_seen_at is None or row.last_seen_at.timestamp() < oldest
-            ):
-                continue
-            seen: set[str] = set()
-            for name, labels, value, *_measured in orjson.loads(row.samples):
-                if name in RESERVED_SAMPLE_NAMES:
-                    # Refused at ingest now; a state stored before that would repeat a family.
-                    continue
-                if labels:
-                    key = tuple(labels.items())
-                    extra = label_text.get(key)
-                    if extra is None:
-                        extra = label_text[key] = "".join(f',{k}="{_escape(v)}"' for k, v in key)
-                else:
-                    extra = ""
-                series = f"{DEVICE_PREFIX}{name}{{{base}{extra}}}"
-                if series in seen:
-                    continue  # a repeated label set within one device keeps the first value
-                seen.add(series)
-                # Ingest refuses NaN and infinities, so repr() is a valid sample value.
-                families[name].append(f"{series} {float(value)!r}")
+            kept = self._text
+            if kept is not None and kept[0] == generation and kept[1] == silent:
+                return kept[2]  # nothing changed since the last scrape (a night, a weekend)
+            last_report = [self._devices[key].last_report for key, _seen in heads]
+            families = {
+                name: "\n".join(
+                    by_device.values()
+                    if not silent
+                    else (lines for key, lines in by_device.items() if key not in silent)
+                )
+                for name, by_device in self._families.items()
+            }
         out = [
             f"# HELP {DEVICE_PREFIX}last_report_timestamp_seconds Measurement time of the "
             "device's latest processed report (Unix time).",
@@ -209,11 +216,111 @@ class DeviceExposition:
             *last_report,
         ]
         for name in sorted(families):
+            if not families[name]:
+                continue  # every device of the family is silent
             info = self._catalogue.get(name)
             help_text = info.help_en if info and info.help_en else f"Device sample {name}."
             help_text = help_text.replace("\\", "\\\\").replace("\n", "\\n")
             kind = "counter" if self._is_counter(name) else "gauge"
             out.append(f"# HELP {DEVICE_PREFIX}{name} {help_text}")
             out.append(f"# TYPE {DEVICE_PREFIX}{name} {kind}")
-            out.extend(families[name])
-        return ("\n".join(out) + "\n").encode()
+            out.append(families[name])
+        text = ("\n".join(out) + "\n").encode()
+        self._text = (generation, silent, text)
+        return text
+
+    def _keep(self, key: DeviceKey, text: _DeviceText | None) -> None:
+        """Replace (or, with None, forget) a device's kept lines."""
+        self._generation += 1
+        old = self._devices.pop(key, None)
+        if old is not None:
+            for name in old.families:
+                by_device = self._families[name]
+                del by_device[key]
+                if not by_device:
+                    del self._families[name]
+        if text is not None:
+            self._devices[key] = text
+            for name, lines in text.families.items():
+                self._families.setdefault(name, {})[key] = lines
+
+    def _update(self) -> list[tuple[DeviceKey, datetime | None]]:
+        """Render again the devices whose state changed, forget the ones gone; every device's
+        key and its agent's last batch, in the store's order."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    device_state.c.commune_code,
+                    device_state.c.device_id,
+                    device_state.c.kind,
+                    device_state.c.measured_at,
+                    func.length(device_state.c.samples).label("size"),
+                    agents.c.last_seen_at,
+                ).outerjoin(agents, agents.c.id == device_state.c.agent_id)
+            ).all()
+            versions = {
+                (row.commune_code, row.device_id): (row.measured_at, int(row.size), row.kind)
+                for row in rows
+            }
+            changed = [
+                key
+                for key, version in versions.items()
+                if (kept := self._devices.get(key)) is None or kept.version != version
+            ]
+            for first in range(0, len(changed), _CHUNK):
+                chunk = changed[first : first + _CHUNK]
+                wanted = set(chunk)
+                found = conn.execute(
+                    select(
+                        device_state.c.commune_code,
+                        device_state.c.device_id,
+                        device_state.c.kind,
+                        device_state.c.measured_at,
+                        device_state.c.samples,
+                    ).where(device_state.c.device_id.in_({device_id for _, device_id in chunk}))
+                )
+                for row in found:
+                    key = (row.commune_code, row.device_id)
+                    if key in wanted:
+                        self._keep(key, self._render_device(row, versions[key]))
+        for key in self._devices.keys() - versions.keys():
+            self._keep(key, None)
+        self.rendered_devices += len(changed)
+        # A device changed between the two reads keeps its previous lines until next scrape.
+        return [
+            ((row.commune_code, row.device_id), row.last_seen_at)
+            for row in rows
+            if (row.commune_code, row.device_id) in self._devices
+        ]
+
+    def _render_device(self, row: Any, version: tuple[datetime, int, str]) -> _DeviceText:
+        base = (
+            f'province="{self._province_of(row.commune_code)}",'
+            f'commune_code="{row.commune_code}",device_id="{_escape(row.device_id)}",'
+            f'kind="{row.kind}"'
+        )
+        last_report = (
+            f"{DEVICE_PREFIX}last_report_timestamp_seconds{{{base}}} "
+            f"{_format_float(row.measured_at.timestamp())}"
+        )
+        lines: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for name, labels, value, *_measured in orjson.loads(row.samples):
+            if name in RESERVED_SAMPLE_NAMES:
+                # Refused at ingest now; a state stored before that would repeat a family.
+                continue
+            if labels:
+                key = tuple(labels.items())
+                extra = self._label_text.get(key)
+                if extra is None:
+                    extra = self._label_text[key] = "".join(f',{k}="{_escape(v)}"' for k, v in key)
+            else:
+                extra = ""
+            series = f"{DEVICE_PREFIX}{name}{{{base}{extra}}}"
+            if series in seen:
+                continue  # a repeated label set within one device keeps the first value
+            seen.add(series)
+            # Ingest refuses NaN and infinities, so repr() is a valid sample value.
+            lines.setdefault(name, []).append(f"{series} {float(value)!r}")
+        families = {name: "\n".join(text) for name, text in lines.items()}
+        return _DeviceText(version, last_report, families)

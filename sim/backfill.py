@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 # Stay well under the collector's 64 MiB decompressed-body guard with one back-fill POST.
 BACKFILL_MAX_BODY = 16 * 1024 * 1024
+# Stay under the collector's default ``ingest.max_objects_per_batch`` (250,000 JSON objects):
+# a site agent's hour polls dozens of interfaces, each sample and label set an object. A
+# collector set lower answers 413, and the batch is halved as the agent does.
+BACKFILL_MAX_OBJECTS = 200_000
 # Agents back-filling at once. Each POST carries up to a month of one agent's reports: a few in
 # flight keep the collector busy, while many only make its queue (and every ack) longer.
 BACKFILL_CONCURRENCY = 8
@@ -121,7 +125,7 @@ class History:
         result: BackfillResult,
     ) -> None:
         parts: list[bytes] = []
-        size = 0
+        size = objects = 0
         for at, stamp in times:
             devices = self.behaviour.agent_report(runtime.agent, at, step_seconds, quiet)
             if devices is None:
@@ -131,9 +135,14 @@ class History:
             result.samples += sum(len(d["samples"]) for d in devices)  # type: ignore[arg-type,misc]
             parts.append(part)
             size += len(part)
-            if len(parts) >= MAX_REPORTS_PER_BATCH or size >= BACKFILL_MAX_BODY:
+            objects += part.count(b"{")  # as the collector counts them (collector.decode)
+            if (
+                len(parts) >= MAX_REPORTS_PER_BATCH
+                or size >= BACKFILL_MAX_BODY
+                or objects >= BACKFILL_MAX_OBJECTS
+            ):
                 await self._post(runtime, client, parts, result)
-                parts, size = [], 0
+                parts, size, objects = [], 0, 0
             # Yield now and then so that in-flight POSTs of other agents make progress.
             if len(parts) % 50 == 0:
                 await asyncio.sleep(0)
@@ -181,6 +190,12 @@ class History:
                 result.duplicates += int(response.json().get("duplicates", 0))
                 return
             outcome = f"HTTP {response.status_code}"
+            if response.status_code == 413 and len(parts) > 1:
+                # Larger than this collector's bounds: two halves, as the agent's sender does.
+                half = len(parts) // 2
+                await self._post(runtime, client, parts[:half], result)
+                await self._post(runtime, client, parts[half:], result)
+                return
             if response.status_code not in _RETRY_STATUS:
                 break
         result.failures.append(f"{runtime.agent.key}: {outcome}")

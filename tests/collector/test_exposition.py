@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from agent.wire import ReportBatch
 from collector import agents
+from collector.agents import AgentIdentity
 from collector.ingest import store_batch
-from collector.schema import communes
+from collector.schema import communes, device_state
 from collector.settings import Settings
 from province.service import ProvinceService, build_service
 from tests.collector.builders import batch, pc_device, snmp_device
@@ -23,7 +25,22 @@ def _fill(engine: Engine, settings: Settings) -> bytes:
     return _filled(engine, settings)[0].exposition()
 
 
-def _filled(engine: Engine, settings: Settings) -> tuple[ProvinceService, FakeClock]:
+def _store(
+    engine: Engine,
+    ident: AgentIdentity,
+    seq: int,
+    measured_at: datetime,
+    devices: list[dict[str, Any]],
+    clock: FakeClock,
+) -> None:
+    body = ReportBatch.model_validate(
+        batch(ident.agent_id, [seq], measured_at, devices=devices, sent_at=clock.now())
+    )
+    with engine.begin() as conn:
+        store_batch(conn, ident, body, clock.now(), timedelta(0), 1000)
+
+
+def _filled(engine: Engine, settings: Settings) -> tuple[ProvinceService, FakeClock, AgentIdentity]:
     """A collector whose one agent reported a PC, a printer and a router 30 s ago."""
     clock = FakeClock()
     service = build_service(settings, clock=clock, registry=CollectorRegistry(), engine=engine)
@@ -31,28 +48,13 @@ def _filled(engine: Engine, settings: Settings) -> tuple[ProvinceService, FakeCl
         commune = conn.execute(select(communes.c.code)).scalars().first()
     assert commune is not None
     token = agents.create_enrol_token(engine, commune, clock.now(), timedelta(hours=1))
-    ident = agents.enrol(engine, token, "pc", "t", clock.now())
-    devices = [pc_device("pc-1"), snmp_device("printer-1"), snmp_device("router-1", "router")]
-    body = ReportBatch.model_validate(
-        batch(
-            ident.agent_id,
-            [1],
-            clock.now() - timedelta(seconds=30),
-            devices=devices,
-            sent_at=clock.now(),
-        )
+    ident = agents.authenticate(
+        engine, agents.enrol(engine, token, "pc", "t", clock.now()).agent_token
     )
-    with engine.begin() as conn:
-        store_batch(
-            conn,
-            agents.authenticate(engine, ident.agent_token),
-            body,
-            clock.now(),
-            timedelta(0),
-            1000,
-        )
+    devices = [pc_device("pc-1"), snmp_device("printer-1"), snmp_device("router-1", "router")]
+    _store(engine, ident, 1, clock.now() - timedelta(seconds=30), devices, clock)
     service.processor.drain()
-    return service, clock
+    return service, clock, ident
 
 
 def test_promtool_check_metrics_reports_nothing(engine: Engine, settings: Settings) -> None:
@@ -83,7 +85,7 @@ def _device_lines(text: bytes) -> list[str]:
 def test_a_silent_agents_devices_leave_metrics_but_their_last_report_time_stays(
     engine: Engine, settings: Settings
 ) -> None:
-    service, clock = _filled(engine, settings)
+    service, clock, _ident = _filled(engine, settings)
     stale = settings.device_stale_seconds
     clock.advance(stale - 1)
     assert any(
@@ -103,10 +105,74 @@ def test_a_silent_agents_devices_leave_metrics_but_their_last_report_time_stays(
 def test_metrics_without_devices_leaves_out_every_device_family(
     engine: Engine, settings: Settings
 ) -> None:
-    service, _clock = _filled(engine, settings)
+    service, _clock, _ident = _filled(engine, settings)
     full = service.exposition()
     lean = service.exposition(devices=False)
     assert _device_lines(full)
     assert _device_lines(lean) == []
     assert b"cm_ingest_requests_total" in lean
     assert b"cm_agent_up{" in lean
+
+
+def _value(text: bytes, prefix: str) -> str:
+    (line,) = (line for line in _device_lines(text) if line.startswith(prefix))
+    return line.rsplit(" ", 1)[1]
+
+
+def test_a_scrape_renders_again_only_the_devices_whose_state_changed(
+    engine: Engine, settings: Settings
+) -> None:
+    service, clock, ident = _filled(engine, settings)
+    first = service.exposition()
+    assert service.devices.rendered_devices == 3
+    assert _device_lines(service.exposition()) == _device_lines(first)
+    assert service.devices.rendered_devices == 3, "nothing changed: nothing rendered again"
+    assert service.devices.render() is service.devices.render(), "the same text is served again"
+    _store(engine, ident, 2, clock.now(), [pc_device("pc-1", cpu=97.0)], clock)
+    service.processor.drain()
+    after = service.exposition()
+    assert service.devices.rendered_devices == 4, "only pc-1 is rendered again"
+    assert _value(first, "cm_device_cpu_percent{") == "12.5"
+    assert _value(after, "cm_device_cpu_percent{") == "97.0"
+    printer = 'cm_device_snmp_up{province="37",commune_code="13285",device_id="printer-1"'
+    assert _value(after, printer) == "1.0"
+
+
+def test_a_replayed_older_report_that_adds_a_sample_is_shown(
+    engine: Engine, settings: Settings
+) -> None:
+    service, clock, ident = _filled(engine, settings)
+    service.exposition()
+    # An agent back from a cut replays a report measured before the state's newest one: the
+    # device's measurement time stays, its samples gain a name.
+    extra = {
+        "device_id": "pc-1",
+        "kind": "pc",
+        "samples": [{"name": "printer_queue_jobs", "value": 4.0}],
+    }
+    _store(engine, ident, 2, clock.now() - timedelta(minutes=5), [extra], clock)
+    service.processor.drain()
+    assert _value(service.exposition(), "cm_device_printer_queue_jobs{") == "4.0"
+
+
+def test_a_device_removed_from_the_store_leaves_the_exposition(
+    engine: Engine, settings: Settings
+) -> None:
+    service, _clock, _ident = _filled(engine, settings)
+    assert 'device_id="router-1"' in service.exposition().decode()
+    with engine.begin() as conn:
+        conn.execute(delete(device_state).where(device_state.c.device_id == "router-1"))
+    text = service.exposition().decode()
+    assert 'device_id="router-1"' not in text
+    assert 'device_id="printer-1"' in text
+
+
+async def test_the_service_renders_the_devices_as_it_starts_not_at_the_first_scrape(
+    engine: Engine, settings: Settings
+) -> None:
+    service, _clock, _ident = _filled(engine, settings)
+    async with service.running():
+        # The start waited for the warm-up: the first scrape renders nothing again.
+        assert service.devices.rendered_devices == 3
+        assert _device_lines(service.exposition())
+        assert service.devices.rendered_devices == 3

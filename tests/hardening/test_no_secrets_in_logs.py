@@ -333,6 +333,9 @@ def test_no_secret_reaches_a_log_or_a_cli_output(
                 lambda: any("time-series" in r.getMessage() for r in caplog.records),
                 "the sink's failure to be logged",
             )
+        # The service opened its own engine (the password is in its URL): close its pool here,
+        # not when the garbage collector meets it during a later test.
+        service.engine.dispose()
 
     assert relay.inbox.messages[0]["To"] == "cntt@example.vn"
     # The commands that exist to print a secret print it once, and nothing else secret.

@@ -134,3 +134,42 @@ async def test_backfill_resends_a_batch_whose_ack_was_lost_and_stores_it_once(
     with engine.connect() as conn:
         rows = conn.execute(select(journal.c.agent_id, journal.c.seq)).all()
     assert len(rows) == len(set(rows)) == 6 * len(fleet.agents)
+
+
+class _Answers(httpx.AsyncBaseTransport):
+    """Passes every request on and keeps each answer's status."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.statuses: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        self.statuses.append(response.status_code)
+        return response
+
+
+async def test_a_batch_over_the_collectors_bounds_is_halved_until_it_is_taken(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    fleet = generate_fleet(BUNDLED_UNITS, "37", seed=4, max_communes=1)
+    clock = FakeClock(datetime(2026, 3, 2, 15, 0, tzinfo=VN_TZ))  # every PC on since 9:00
+    # A collector set far below the default: six hours of a site agent are too many objects.
+    strict = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"max_objects_per_batch": 2_000})}
+    )
+    links: list[_Answers] = []
+
+    def watched(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        links.append(_Answers(inner))
+        return links[-1]
+
+    async with simulated(strict, engine, fleet, tmp_path, clock=clock, network=watched) as sim:
+        result = await sim.driver.backfill(clock.now() - timedelta(hours=6), clock.now())
+    statuses = [status for link in links for status in link.statuses]
+    assert 413 in statuses, "the bound was reached"
+    assert result.failures == []
+    assert result.reports == 6 * len(fleet.agents)
+    with engine.connect() as conn:
+        rows = conn.execute(select(journal.c.agent_id, journal.c.seq)).all()
+    assert len(rows) == len(set(rows)) == 6 * len(fleet.agents)
