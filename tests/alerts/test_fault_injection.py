@@ -37,6 +37,7 @@ from tests.alerts.receivers import SmtpServer, WebhookServer
 from tests.alerts.support import World
 from tests.fakes import FakeClock
 from tests.services import free_port
+from tests.stores import on_scenario_stores
 
 # Agents report every 2 minutes: the 40-minute outage is 20 steps of 610 agents over HTTP; every
 # tolerance of the issue is in heartbeats, so they scale with it.
@@ -137,6 +138,7 @@ def _routing(webhook_url: str) -> str:
     )
 
 
+@on_scenario_stores
 @pytest.mark.timeout(1200)
 async def test_fault_injection_gives_exactly_one_ticket_per_fault(
     settings: Settings, engine: Engine, tmp_path: Path

@@ -29,6 +29,7 @@ from alerts.schema import incidents, outbox, ticket_history
 from tests.alerts.support import World
 from tests.alerts.week.plan import HEARTBEAT, TICK, Truth, local
 from tests.alerts.week.run import COMMUNES, WeekRun
+from tests.stores import on_scenario_stores
 
 # Working sessions of the week by date (Monday 4 January for deadlines that cross the weekend):
 # written out here, not read from the calendar, so that the SLA check is independent of it.
@@ -64,6 +65,7 @@ def _found(engine: Engine) -> list[Any]:
     return world.tickets()
 
 
+@on_scenario_stores
 @pytest.mark.timeout(3600)
 def test_a_province_week_gives_exactly_its_true_tickets(engine: Engine, tmp_path: Path) -> None:
     run = WeekRun(engine, tmp_path / "spools", progress=print)

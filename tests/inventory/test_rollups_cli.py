@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from typer.testing import CliRunner
 
+from agent.vntime import local_date, local_midnight
 from inventory.rollups import decode_histogram
 from inventory.schema import inventory_rollups
 from province.cli import app
@@ -50,7 +51,9 @@ def test_without_days_the_journals_retention_is_rebuilt(engine: Engine, store_ur
     history = History(engine, end=datetime.now(UTC).replace(microsecond=0))
     history.enrol("PC-A")
     history.send("PC-A", history.now - timedelta(days=5), memory=40.0)
-    history.send("PC-A", history.now - timedelta(hours=1), memory=70.0)
+    # Today in Vietnam, whatever the hour the suite runs: an hour ago is yesterday before 01:00.
+    today = local_midnight(local_date(history.now))
+    history.send("PC-A", max(today, history.now - timedelta(hours=1)), memory=70.0)
     history.process()
     with engine.begin() as conn:
         conn.execute(delete(inventory_rollups))

@@ -29,6 +29,7 @@ from province.app import create_app
 from province.service import build_service
 from sim import Driver, generate_fleet, parse_scenario
 from tests.fakes import FakeClock
+from tests.stores import on_scenario_stores
 
 HEARTBEAT = 600.0
 START = datetime(2026, 3, 5, 14, 0, tzinfo=VN_TZ)  # Thursday
@@ -72,6 +73,7 @@ def _tickets(engine: Engine) -> list[Any]:
         )
 
 
+@on_scenario_stores
 @pytest.mark.timeout(900)
 async def test_an_ordinary_day_gives_exactly_the_tickets_a_province_should_get(
     settings: Settings, engine: Engine, tmp_path: Path

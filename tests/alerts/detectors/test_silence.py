@@ -13,6 +13,7 @@ from alerts.schema import alerts as members
 from tests.alerts.sites import commune_with_site
 from tests.alerts.support import HEARTBEAT, Agent, World, goodbye, pc, printer, router
 from tests.fakes import FakeClock
+from tests.stores import on_scenario_stores
 
 # Friday 11 December 2026, 16:30 in Hà Nội.
 FRIDAY_AFTERNOON = datetime(2026, 12, 11, 16, 30, tzinfo=VN_TZ).astimezone(UTC)
@@ -34,6 +35,7 @@ def _until(world: World, local: datetime, **tick: frozenset[str]) -> None:
 
 
 # A weekend minute by minute (about 3,800 sweeps): minutes on PostgreSQL on a busy machine.
+@on_scenario_stores
 @pytest.mark.timeout(1800)
 def test_an_ordinary_evening_and_weekend_raise_nothing(engine: Engine) -> None:
     world = World(engine, clock=FakeClock(FRIDAY_AFTERNOON))
@@ -64,6 +66,7 @@ def test_an_ordinary_evening_and_weekend_raise_nothing(engine: Engine) -> None:
     assert set(made)
 
 
+@on_scenario_stores
 def test_a_pc_that_did_not_start_on_monday_is_one_ticket_from_the_end_of_the_grace(
     engine: Engine,
 ) -> None:
