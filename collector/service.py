@@ -31,6 +31,9 @@ from collector.validation_pool import ValidationPool
 
 log = logging.getLogger(__name__)
 WARM_UP_WAIT_SECONDS = 10.0  # 5,000 devices render in 0.4 s on SQLite
+# How often the devices changed since are rendered ahead of the scrapes: Prometheus scrapes
+# every 15 s, so most scrapes find the work done.
+DEVICE_REFRESH_SECONDS = 5.0
 
 
 @dataclass
@@ -86,6 +89,10 @@ class CollectorService:
         warm_up = asyncio.get_running_loop().create_task(
             self._warm_up_devices(), name="device-exposition-warm-up"
         )
+        stop_refresh = asyncio.Event()
+        refresher = asyncio.get_running_loop().create_task(
+            self._refresh_devices(stop_refresh), name="device-exposition-refresh"
+        )
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(warm_up), WARM_UP_WAIT_SECONDS)
@@ -97,7 +104,10 @@ class CollectorService:
                     await stack.enter_async_context(work)
                 yield self
         finally:
-            # A thread cannot be cancelled: the warm-up ends before the store may go.
+            # A thread cannot be cancelled: the warm-up and a refresh in progress end before
+            # the store may go.
+            stop_refresh.set()
+            await refresher
             await warm_up
             await self.writer.stop()
             for task in self._tasks:
@@ -116,6 +126,17 @@ class CollectorService:
         except Exception:
             # Only the first scrape is slower for it; the service must start all the same.
             log.exception("device exposition warm-up failed")
+
+    async def _refresh_devices(self, stop: asyncio.Event) -> None:
+        """Render the devices changed since, every ``DEVICE_REFRESH_SECONDS``, until ``stop``."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), DEVICE_REFRESH_SECONDS)
+                return
+            try:
+                await asyncio.to_thread(self.devices.refresh)
+            except Exception as exc:  # noqa: BLE001 - the store is down: the scrape says so
+                log.debug("device exposition refresh failed: %s", exc)
 
     def timers(self) -> list[AbstractAsyncContextManager[object]]:
         """Scheduled work of the features, run only where the journal is processed (one place

@@ -199,4 +199,10 @@ class History:
             if response.status_code not in _RETRY_STATUS:
                 break
         result.failures.append(f"{runtime.agent.key}: {outcome}")
-        log.warning("back-fill batch refused", extra={"agent": runtime.agent.key, "error": outcome})
+        log.warning(
+            "back-fill batch of %s refused after %d attempts: %s",
+            runtime.agent.key,
+            _ATTEMPTS,
+            outcome,
+            extra={"agent": runtime.agent.key, "error": outcome},
+        )

@@ -49,6 +49,25 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+DEFAULT_TIMEOUT = 300  # pyproject.toml: [tool.pytest.ini_options] timeout
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long scenario tests first, the longest first (by the timeout each one declares).
+
+    scripts/test runs the suite on two workers (pytest-xdist, ``--maxschedchunk 2``): each starts
+    with two tests from the head of the list and takes the next ones as it finishes. With the
+    week's replays at the head, one worker spends the run on them while the other takes the
+    short tests, instead of a replay starting last and finishing alone.
+    """
+
+    def declared(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("timeout")
+        return float(marker.args[0]) if marker is not None and marker.args else DEFAULT_TIMEOUT
+
+    items.sort(key=lambda item: -declared(item) if declared(item) > DEFAULT_TIMEOUT else 0.0)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty store, once on SQLite and once on PostgreSQL."""

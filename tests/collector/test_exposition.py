@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, delete, select
 
 from agent.wire import ReportBatch
 from collector import agents
+from collector import service as collector_service
 from collector.agents import AgentIdentity
+from collector.exposition import DeviceExposition
 from collector.ingest import store_batch
 from collector.schema import communes, device_state
 from collector.settings import Settings
@@ -176,3 +180,67 @@ async def test_the_service_renders_the_devices_as_it_starts_not_at_the_first_scr
         assert service.devices.rendered_devices == 3
         assert _device_lines(service.exposition())
         assert service.devices.rendered_devices == 3
+
+
+def test_a_scrape_past_its_budget_keeps_the_previous_lines_of_the_devices_left(
+    engine: Engine, settings: Settings
+) -> None:
+    service, clock, ident = _filled(engine, settings)
+    _store(
+        engine, ident, 2, clock.now(), [pc_device(f"pc-{n}", cpu=90.0) for n in (1, 2, 3)], clock
+    )
+    service.processor.drain()
+    # The fake clock does not move: with no budget a scrape renders one chunk, here one device.
+    devices = DeviceExposition(engine, service.catalogue, clock=clock, render_budget_seconds=0)
+    devices.render()  # one chunk of the default size: every device
+    devices.chunk = 1
+    _store(
+        engine, ident, 3, clock.now(), [pc_device(f"pc-{n}", cpu=50.0) for n in (1, 2, 3)], clock
+    )
+    service.processor.drain()
+    scraped = [devices.render().decode() for _ in range(3)]
+    assert devices.deferred_devices == 2 + 1, "two changed PCs left by the first, one by the next"
+    assert [sorted(_cpu(text, n) for n in (1, 2, 3)) for text in scraped] == [
+        ["50.0", "90.0", "90.0"],
+        ["50.0", "50.0", "90.0"],
+        ["50.0", "50.0", "50.0"],
+    ], "a PC not rendered yet keeps its last lines"
+
+
+def test_a_refresh_renders_the_changes_so_that_the_next_scrape_has_none_left(
+    engine: Engine, settings: Settings
+) -> None:
+    service, clock, ident = _filled(engine, settings)
+    service.exposition()
+    _store(engine, ident, 2, clock.now(), [pc_device("pc-1", cpu=66.0)], clock)
+    service.processor.drain()
+    assert service.devices.refresh() == 1
+    assert service.devices.refresh() == 0, "nothing changed since"
+    rendered = service.devices.rendered_devices
+    assert _value(service.exposition(), "cm_device_cpu_percent{") == "66.0"
+    assert service.devices.rendered_devices == rendered, "the scrape rendered nothing"
+
+
+async def test_the_running_service_renders_changes_between_scrapes(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector_service, "DEVICE_REFRESH_SECONDS", 0.01)
+    service, clock, ident = _filled(engine, settings)
+    async with service.running():
+        rendered = service.devices.rendered_devices
+        _store(engine, ident, 2, clock.now(), [pc_device("pc-1", cpu=66.0)], clock)
+        await asyncio.to_thread(service.processor.drain)
+        for _ in range(500):  # bounded: 5 s at most
+            if service.devices.rendered_devices > rendered:
+                break
+            await asyncio.sleep(0.01)
+        assert service.devices.rendered_devices == rendered + 1, "rendered with no scrape"
+        assert _value(service.exposition(), "cm_device_cpu_percent{") == "66.0"
+        assert service.devices.rendered_devices == rendered + 1
+
+
+def _cpu(text: str, n: int) -> str:
+    return _value(
+        text.encode(),
+        f'cm_device_cpu_percent{{province="37",commune_code="13285",device_id="pc-{n}"',
+    )
