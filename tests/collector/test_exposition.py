@@ -190,7 +190,7 @@ def test_a_scrape_past_its_budget_keeps_the_previous_lines_of_the_devices_left(
         engine, ident, 2, clock.now(), [pc_device(f"pc-{n}", cpu=90.0) for n in (1, 2, 3)], clock
     )
     service.processor.drain()
-    # The fake clock does not move: with no budget a scrape renders one chunk, here one device.
+    # With no budget a scrape renders one chunk, here one device.
     devices = DeviceExposition(engine, service.catalogue, clock=clock, render_budget_seconds=0)
     devices.render()  # one chunk of the default size: every device
     devices.chunk = 1
