@@ -151,8 +151,9 @@ class DeviceExposition:
     A scrape never spends more than ``render_budget_seconds`` rendering: when every agent of a
     province reports in the same minute, thousands of devices change at once, and rendering
     them all inside the scrape took it past half a second on a busy 2-core collector. Past the
-    budget a changed device keeps its previous lines until it is rendered (at least one chunk
-    is rendered per scrape). :meth:`refresh`, run in the background by the service every few
+    budget a changed device keeps its previous lines until it is rendered, and a device never
+    rendered yet (first seen during the burst) appears at a later scrape; at least one chunk is
+    rendered per scrape. :meth:`refresh`, run in the background by the service every few
     seconds, renders the changes ahead of the scrapes, a chunk at a time, so that a scrape
     usually finds little or nothing left to do.
     """
@@ -271,21 +272,22 @@ class DeviceExposition:
                 self._families.setdefault(name, {})[key] = lines
 
     def refresh(self) -> int:
-        """Render the devices whose state changed, ahead of the next scrape; returns how many.
+        """Render the devices whose state changed, ahead of the next scrape; returns how many
+        it rendered (a scrape meanwhile may have rendered some of them).
 
         The lock is held for one chunk at a time, so a scrape waits for one chunk at most.
         """
+        rendered = 0
         with self._engine.connect() as conn:
             versions = _versions(self._read_heads(conn))
             with self._lock:
                 changed = self._changed(versions)
             for first in range(0, len(changed), self.chunk):
                 with self._lock:
-                    # A scrape may have rendered some of them meanwhile.
-                    self._render_chunk(
+                    rendered += self._render_chunk(
                         conn, self._changed(versions, changed[first : first + self.chunk]), versions
                     )
-        return len(changed)
+        return rendered
 
     def _update(self, deadline: float) -> list[tuple[DeviceKey, datetime | None]]:
         """Render again the devices whose state changed (until ``deadline``, one chunk at
@@ -336,9 +338,10 @@ class DeviceExposition:
 
     def _render_chunk(
         self, conn: Connection, chunk: Sequence[DeviceKey], versions: dict[DeviceKey, _Version]
-    ) -> None:
+    ) -> int:
+        """Render ``chunk``'s devices again; returns how many."""
         if not chunk:
-            return
+            return 0
         wanted = set(chunk)
         found = conn.execute(
             select(
@@ -354,6 +357,7 @@ class DeviceExposition:
             if key in wanted:
                 self._keep(key, self._render_device(row, versions[key]))
         self.rendered_devices += len(chunk)
+        return len(chunk)
 
     def _render_device(self, row: Any, version: _Version) -> _DeviceText:
         base = (
