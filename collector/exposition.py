@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import Connection, Engine, func, select
@@ -183,6 +183,8 @@ class DeviceExposition:
         self._label_text: dict[tuple[tuple[str, str], ...], str] = {}
         self.rendered_devices = 0  # devices rendered again, for tests and benchmarks
         self.deferred_devices = 0  # changed devices a scrape left to later (budget spent)
+        # Changed devices still showing their previous lines after the last scrape or refresh.
+        self.devices_behind = 0
         self._generation = 0  # counts the changes of the kept lines
         # The last text, with the generation and the silent devices it was written for: served
         # again while nothing changes.
@@ -287,6 +289,8 @@ class DeviceExposition:
                     rendered += self._render_chunk(
                         conn, self._changed(versions, changed[first : first + self.chunk]), versions
                     )
+            with self._lock:
+                self.devices_behind = 0
         return rendered
 
     def _update(self, deadline: float) -> list[tuple[DeviceKey, datetime | None]]:
@@ -300,8 +304,11 @@ class DeviceExposition:
             for first in range(0, len(changed), self.chunk):
                 if first and time.monotonic() >= deadline:
                     self.deferred_devices += len(changed) - first
+                    self.devices_behind = len(changed) - first
                     break
                 self._render_chunk(conn, changed[first : first + self.chunk], versions)
+            else:
+                self.devices_behind = 0
         for key in self._devices.keys() - versions.keys():
             self._keep(key, None)
         # A device changed between the two reads keeps its previous lines until next scrape.
@@ -390,3 +397,27 @@ class DeviceExposition:
             lines.setdefault(name, []).append(f"{series} {float(value)!r}")
         families = {name: "\n".join(text) for name, text in lines.items()}
         return _DeviceText(version, last_report, families)
+
+
+class ExpositionProbe(Collector):
+    """How far the kept device lines lag behind the state, so that an operator sees a
+    collector whose scrapes keep leaving devices for later (their values shown are old)."""
+
+    def __init__(self, devices: DeviceExposition) -> None:
+        self._devices = devices
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "cm_exposition_devices_behind",
+            "Devices whose state changed but whose cm_device_* lines still show earlier values, "
+            "after the last scrape or background refresh (the scrape's render budget was spent).",
+            value=self._devices.devices_behind,
+        )
+        yield CounterMetricFamily(
+            "cm_exposition_deferred_devices",
+            "Changed devices a scrape left to a later scrape or refresh, its render budget spent.",
+            value=self._devices.deferred_devices,
+        )

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from agent.clock import Clock, SystemClock
 from collector.catalogue import MetricInfo, load_catalogue
 from collector.db import WriteGate, make_engine
-from collector.exposition import DeviceExposition, StateCollector
+from collector.exposition import DeviceExposition, ExpositionProbe, StateCollector
 from collector.influx_sink import InfluxSink, build_sink
 from collector.ingest import JournalWriter
 from collector.metrics import IngestMetrics
@@ -170,6 +170,10 @@ def build_collector(
     registry.register(
         WithoutStore(StateCollector(engine, clock, catalogue, settings.heartbeat_seconds), "agents")
     )
+    devices = DeviceExposition(
+        engine, catalogue, clock=clock, stale_seconds=settings.device_stale_seconds
+    )
+    registry.register(ExpositionProbe(devices))
     sink = None
     if settings.influx.url:
         sink = build_sink(
@@ -200,9 +204,7 @@ def build_collector(
             gate=gate,
         ),
         catalogue=catalogue,
-        devices=DeviceExposition(
-            engine, catalogue, clock=clock, stale_seconds=settings.device_stale_seconds
-        ),
+        devices=devices,
         validation=ValidationPool(settings),
         sink=sink,
     )

@@ -15,7 +15,7 @@ from agent.wire import ReportBatch
 from collector import agents
 from collector import service as collector_service
 from collector.agents import AgentIdentity
-from collector.exposition import DeviceExposition
+from collector.exposition import DeviceExposition, ExpositionProbe
 from collector.ingest import store_batch
 from collector.schema import communes, device_state
 from collector.settings import Settings
@@ -205,6 +205,29 @@ def test_a_scrape_past_its_budget_keeps_the_previous_lines_of_the_devices_left(
         ["50.0", "50.0", "90.0"],
         ["50.0", "50.0", "50.0"],
     ], "a PC not rendered yet keeps its last lines"
+
+
+def test_the_devices_a_scrape_leaves_for_later_are_exported(
+    engine: Engine, settings: Settings
+) -> None:
+    service, clock, ident = _filled(engine, settings)
+    text = service.exposition().decode()
+    assert "cm_exposition_devices_behind 0.0" in text, "the service exports the lag"
+    devices = DeviceExposition(engine, service.catalogue, clock=clock, render_budget_seconds=0)
+    registry = CollectorRegistry()
+    registry.register(ExpositionProbe(devices))
+    devices.render()
+    devices.chunk = 1
+    _store(
+        engine, ident, 2, clock.now(), [pc_device(f"pc-{n}", cpu=70.0) for n in (1, 2, 3)], clock
+    )
+    service.processor.drain()
+    devices.render()
+    assert registry.get_sample_value("cm_exposition_devices_behind") == 2
+    assert registry.get_sample_value("cm_exposition_deferred_devices_total") == 2
+    assert devices.refresh() == 2
+    assert registry.get_sample_value("cm_exposition_devices_behind") == 0, "caught up"
+    assert registry.get_sample_value("cm_exposition_deferred_devices_total") == 2, "a counter"
 
 
 def test_a_refresh_renders_the_changes_so_that_the_next_scrape_has_none_left(
