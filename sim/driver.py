@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 IDENTITIES_FILE = "sim-agents.json"
 _CONNECTIONS_PER_CLIENT = 4
+_YIELD_EVERY = 25  # agents measured and spooled between two turns of the event loop
 _DEVICES: TypeAdapter[list[DeviceReport]] = TypeAdapter(list[DeviceReport])
 Pause = Callable[[float], Awaitable[None]]
 """Waits some real seconds (the live run's pacing; tests advance a fake real clock instead)."""
@@ -288,8 +289,12 @@ class Driver:
         self._links.everywhere = view.uplink_down
         result = StepResult(at=at)
         running: list[SimRuntime] = []
-        for runtime in self.runtimes:
+        for index, runtime in enumerate(self.runtimes):
             assert runtime.spool is not None, "open_spools() first"
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                # A province's step is seconds of synchronous work (a report and a spool commit
+                # per agent); the demo's collector answers on this event loop meanwhile.
+                await asyncio.sleep(0)
             devices = self.behaviour.agent_report(runtime.agent, at, self.interval, view)
             if devices is None:
                 continue
