@@ -131,6 +131,14 @@ class _DeviceText:
     families: dict[str, str]  # sample name -> the device's lines of that family
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    generation: int
+    silent: set[DeviceKey]
+    last_report: list[str]
+    families: dict[str, str]
+
+
 class DeviceExposition:
     """Renders every device's current samples in the Prometheus text format.
 
@@ -154,8 +162,10 @@ class DeviceExposition:
     budget a changed device keeps its previous lines until it is rendered, and a device never
     rendered yet (first seen during the burst) appears at a later scrape; at least one chunk is
     rendered per scrape. :meth:`refresh`, run in the background by the service every few
-    seconds, renders the changes ahead of the scrapes, a chunk at a time, so that a scrape
-    usually finds little or nothing left to do.
+    seconds, renders the changes ahead of the scrapes, a chunk at a time, and writes the text;
+    while it runs, a scrape serves that text (:meth:`latest`) if it is recent enough, and reads
+    nothing from the store: in a busy collector's process (the demo's, where the simulated fleet
+    shares the process) the store read and the formatting competed with ingest for the GIL.
     """
 
     def __init__(
@@ -189,6 +199,7 @@ class DeviceExposition:
         # The last text, with the generation and the silent devices it was written for: served
         # again while nothing changes.
         self._text: tuple[int, set[DeviceKey], bytes] | None = None
+        self._written_at: float | None = None  # time.monotonic() when it was last current
 
     def _province_of(self, commune_code: str) -> str:
         if commune_code not in self._provinces:
@@ -204,46 +215,75 @@ class DeviceExposition:
         return info.type == "counter" if info is not None else name.endswith("_total")
 
     def render(self) -> bytes:
-        """The text of every ``cm_device_*`` family.
+        """The text of every ``cm_device_*`` family, after rendering the devices whose state
+        changed (within the render budget).
 
         The values of a device whose agent has been silent for more than ``stale_seconds``
         are left out (its ``last_report_timestamp_seconds`` stays): a scraper must see the
         series of a cut commune end, as for a target gone down, not its last values repeated
         for ever. Old reports replayed by an agent that is back are current state, and shown.
         """
+        with self._lock:
+            # The budget is the scrape's own time, whatever the clock of the state (the demo's runs
+            # sixty times faster than the machine's).
+            snapshot = self._snapshot(self._update(time.monotonic() + self._budget))
+        return self._write(snapshot)
+
+    def latest(self, max_age_seconds: float) -> bytes | None:
+        """The text last written (by a scrape or :meth:`refresh`) if it is at most
+        ``max_age_seconds`` old, else None."""
+        with self._lock:
+            if self._text is None or self._written_at is None:
+                return None
+            if time.monotonic() - self._written_at > max_age_seconds:
+                return None
+            return self._text[2]
+
+    def forget_text(self) -> None:
+        """Serve no earlier text from :meth:`latest` (the store went away: a scrape must say so)."""
+        with self._lock:
+            self._written_at = None
+
+    def _snapshot(self, heads: list[tuple[DeviceKey, datetime | None]]) -> _Snapshot | bytes:
+        """What the text is written from, taken under the lock; the last text itself when
+        nothing changed since it was written (a night, a weekend)."""
         oldest = (
             self._clock.now().timestamp() - self._stale
             if self._clock is not None and self._stale is not None
             else None
         )
-        with self._lock:
-            # The budget is the scrape's own time, whatever the clock of the state (the demo's runs
-            # sixty times faster than the machine's).
-            heads = self._update(time.monotonic() + self._budget)
-            generation = self._generation
-            silent = (
-                {key for key, seen in heads if seen is None or seen.timestamp() < oldest}
-                if oldest is not None
-                else set()
+        generation = self._generation
+        silent = (
+            {key for key, seen in heads if seen is None or seen.timestamp() < oldest}
+            if oldest is not None
+            else set()
+        )
+        kept = self._text
+        if kept is not None and kept[0] == generation and kept[1] == silent:
+            self._written_at = time.monotonic()
+            return kept[2]
+        last_report = [self._devices[key].last_report for key, _seen in heads]
+        families = {
+            name: "\n".join(
+                by_device.values()
+                if not silent
+                else (lines for key, lines in by_device.items() if key not in silent)
             )
-            kept = self._text
-            if kept is not None and kept[0] == generation and kept[1] == silent:
-                return kept[2]  # nothing changed since the last scrape (a night, a weekend)
-            last_report = [self._devices[key].last_report for key, _seen in heads]
-            families = {
-                name: "\n".join(
-                    by_device.values()
-                    if not silent
-                    else (lines for key, lines in by_device.items() if key not in silent)
-                )
-                for name, by_device in self._families.items()
-            }
+            for name, by_device in self._families.items()
+        }
+        return _Snapshot(generation, silent, last_report, families)
+
+    def _write(self, snapshot: _Snapshot | bytes) -> bytes:
+        """The exposition text of a snapshot, kept as the last text."""
+        if isinstance(snapshot, bytes):
+            return snapshot
         out = [
             f"# HELP {DEVICE_PREFIX}last_report_timestamp_seconds Measurement time of the "
             "device's latest processed report (Unix time).",
             f"# TYPE {DEVICE_PREFIX}last_report_timestamp_seconds gauge",
-            *last_report,
+            *snapshot.last_report,
         ]
+        families = snapshot.families
         for name in sorted(families):
             if not families[name]:
                 continue  # every device of the family is silent
@@ -255,7 +295,11 @@ class DeviceExposition:
             out.append(f"# TYPE {DEVICE_PREFIX}{name} {kind}")
             out.append(families[name])
         text = ("\n".join(out) + "\n").encode()
-        self._text = (generation, silent, text)
+        with self._lock:
+            # A scrape and a refresh may write at once: the text of the older state is not kept.
+            if self._text is None or snapshot.generation >= self._text[0]:
+                self._text = (snapshot.generation, snapshot.silent, text)
+                self._written_at = time.monotonic()
         return text
 
     def _keep(self, key: DeviceKey, text: _DeviceText | None) -> None:
@@ -281,7 +325,8 @@ class DeviceExposition:
         """
         rendered = 0
         with self._engine.connect() as conn:
-            versions = _versions(self._read_heads(conn))
+            rows = self._read_heads(conn)
+            versions = _versions(rows)
             with self._lock:
                 changed = self._changed(versions)
             for first in range(0, len(changed), self.chunk):
@@ -291,6 +336,8 @@ class DeviceExposition:
                     )
             with self._lock:
                 self.devices_behind = 0
+                snapshot = self._snapshot(self._settle(rows, versions))
+        self._write(snapshot)
         return rendered
 
     def _update(self, deadline: float) -> list[tuple[DeviceKey, datetime | None]]:
@@ -309,6 +356,13 @@ class DeviceExposition:
                 self._render_chunk(conn, changed[first : first + self.chunk], versions)
             else:
                 self.devices_behind = 0
+        return self._settle(rows, versions)
+
+    def _settle(
+        self, rows: Sequence[Any], versions: dict[DeviceKey, _Version]
+    ) -> list[tuple[DeviceKey, datetime | None]]:
+        """Forget the devices gone from the store; every kept device's key and its agent's last
+        batch, in the store's order."""
         for key in self._devices.keys() - versions.keys():
             self._keep(key, None)
         # A device changed between the two reads keeps its previous lines until next scrape.
@@ -412,7 +466,7 @@ class ExpositionProbe(Collector):
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "cm_exposition_devices_behind",
-            "Devices whose state changed but whose cm_device_* lines still show earlier values, "
+            "Devices whose state changed but whose lines on /metrics still show earlier values, "
             "after the last scrape or background refresh (the scrape's render budget was spent).",
             value=self._devices.devices_behind,
         )

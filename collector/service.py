@@ -31,9 +31,12 @@ from collector.validation_pool import ValidationPool
 
 log = logging.getLogger(__name__)
 WARM_UP_WAIT_SECONDS = 10.0  # 5,000 devices render in 0.4 s on SQLite
-# How often the devices changed since are rendered ahead of the scrapes: Prometheus scrapes
-# every 15 s, so most scrapes find the work done.
-DEVICE_REFRESH_SECONDS = 5.0
+# How often the devices changed since are rendered, and their text written, ahead of the
+# scrapes. While the service runs a scrape serves that text when it is at most
+# DEVICE_TEXT_MAX_AGE_SECONDS old (Prometheus scrapes every 15 s or more; agents report once a
+# minute), so a scrape costs no store read and no formatting of device lines.
+DEVICE_REFRESH_SECONDS = 2.0
+DEVICE_TEXT_MAX_AGE_SECONDS = 5.0
 
 
 @dataclass
@@ -52,6 +55,7 @@ class CollectorService:
     validation: ValidationPool
     sink: InfluxSink | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _refreshing: bool = False  # the background refresh writes the device text (running())
 
     def exposition(self, devices: bool = True) -> bytes:
         """The whole /metrics text: the collector's own metrics, agents, then every device.
@@ -62,7 +66,10 @@ class CollectorService:
         own = generate_latest(self.registry)
         if not devices:
             return own
-        return own + render_without_store(self.devices.render, "devices")
+        text = self.devices.latest(DEVICE_TEXT_MAX_AGE_SECONDS) if self._refreshing else None
+        if text is None:
+            text = render_without_store(self.devices.render, "devices")
+        return own + text
 
     @contextlib.asynccontextmanager
     async def running(self, processor_idle_seconds: float = 1.0) -> AsyncIterator[CollectorService]:
@@ -93,6 +100,7 @@ class CollectorService:
         refresher = asyncio.get_running_loop().create_task(
             self._refresh_devices(stop_refresh), name="device-exposition-refresh"
         )
+        self._refreshing = True
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(warm_up), WARM_UP_WAIT_SECONDS)
@@ -106,6 +114,7 @@ class CollectorService:
         finally:
             # A thread cannot be cancelled: the warm-up and a refresh in progress end before
             # the store may go.
+            self._refreshing = False
             stop_refresh.set()
             await refresher
             await warm_up
@@ -128,7 +137,9 @@ class CollectorService:
             log.exception("device exposition warm-up failed")
 
     async def _refresh_devices(self, stop: asyncio.Event) -> None:
-        """Render the devices changed since, every ``DEVICE_REFRESH_SECONDS``, until ``stop``."""
+        """Render the devices changed since and write their text, every
+        ``DEVICE_REFRESH_SECONDS``, until ``stop``; after a failure (the store is down) scrapes
+        render for themselves, and leave the devices out while the store is down."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), DEVICE_REFRESH_SECONDS)
@@ -136,6 +147,7 @@ class CollectorService:
             try:
                 await asyncio.to_thread(self.devices.refresh)
             except Exception as exc:  # noqa: BLE001 - the store is down: the scrape says so
+                self.devices.forget_text()
                 log.debug("device exposition refresh failed: %s", exc)
 
     def timers(self) -> list[AbstractAsyncContextManager[object]]:

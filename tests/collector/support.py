@@ -3,6 +3,7 @@ tests of the ingest path and the agents' API (the ``harness`` fixture of ``conft
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,12 @@ class Harness:
         return await self.client.post(
             "/api/v1/reports", json=body, headers=self.auth(token), **kwargs
         )
+
+    async def scrape(self, path: str = "/metrics") -> httpx.Response:
+        """``path`` once the state processed so far is in the device text: the background
+        refresh's work, done here rather than waited for."""
+        await asyncio.to_thread(self.service.devices.refresh)
+        return await self.client.get(path)
 
     def state(self) -> tuple[int, int]:
         """(journal rows, acked sequence) — what bad input must leave unchanged."""

@@ -93,8 +93,8 @@ async def test_metrics_can_require_a_token(engine: Engine, settings: Settings) -
 async def test_metrics_without_devices_leaves_their_families_to_the_sink(harness: Harness) -> None:
     await harness.post(batch(harness.agent_id, [1], start(harness)))
     harness.service.processor.drain()
-    full = (await harness.client.get("/metrics")).text
-    lean = (await harness.client.get("/metrics?devices=false")).text
+    full = (await harness.scrape()).text
+    lean = (await harness.scrape("/metrics?devices=false")).text
     assert "cm_device_cpu_percent{" in full
     assert "cm_device_" not in lean
     assert "cm_ingest_requests_total" in lean

@@ -130,7 +130,7 @@ async def test_a_series_flood_stops_at_the_budget_and_metrics_stays_bounded(
             answers.append((await _post(collector, agent, [index + 1], devices)).status_code)
         assert answers == [200] * 5 + [422] * 5
         await asyncio.to_thread(collector.service.processor.drain)
-        scrape = await collector.client.get("/metrics")
+        scrape = await collector.scrape()
         device_lines = [line for line in scrape.text.splitlines() if line.startswith("cm_device_n")]
         assert len(device_lines) == 50_000
         assert len(scrape.content) < 10 * 1024 * 1024

@@ -258,8 +258,41 @@ async def test_the_running_service_renders_changes_between_scrapes(
                 break
             await asyncio.sleep(0.01)
         assert service.devices.rendered_devices == rendered + 1, "rendered with no scrape"
+        for _ in range(500):  # bounded: the refresh writes the text after rendering
+            if _value(service.exposition(), "cm_device_cpu_percent{") == "66.0":
+                break
+            await asyncio.sleep(0.01)
         assert _value(service.exposition(), "cm_device_cpu_percent{") == "66.0"
-        assert service.devices.rendered_devices == rendered + 1
+        assert service.devices.rendered_devices == rendered + 1, "no scrape rendered it"
+
+
+async def test_while_the_service_runs_a_scrape_serves_the_text_the_refresh_wrote(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector_service, "DEVICE_REFRESH_SECONDS", 3600.0)
+    monkeypatch.setattr(collector_service, "DEVICE_TEXT_MAX_AGE_SECONDS", 3600.0)
+    service, clock, ident = _filled(engine, settings)
+    async with service.running():
+        assert _value(service.exposition(), "cm_device_cpu_percent{") == "12.5"
+        _store(engine, ident, 2, clock.now(), [pc_device("pc-1", cpu=77.0)], clock)
+        await asyncio.to_thread(service.processor.drain)
+        rendered = service.devices.rendered_devices
+        assert _value(service.exposition(), "cm_device_cpu_percent{") == "12.5", "the last text"
+        assert service.devices.rendered_devices == rendered, "the scrape rendered nothing"
+        await asyncio.to_thread(service.devices.refresh)
+        assert _value(service.exposition(), "cm_device_cpu_percent{") == "77.0"
+        # A text older than the limit is not served: the scrape renders for itself.
+        monkeypatch.setattr(collector_service, "DEVICE_TEXT_MAX_AGE_SECONDS", 0.0)
+        _store(engine, ident, 3, clock.now(), [pc_device("pc-1", cpu=88.0)], clock)
+        await asyncio.to_thread(service.processor.drain)
+        assert _value(service.exposition(), "cm_device_cpu_percent{") == "88.0"
+        # A failed refresh (the store went away) leaves the scrape to find out for itself.
+        monkeypatch.setattr(collector_service, "DEVICE_TEXT_MAX_AGE_SECONDS", 3600.0)
+        service.devices.forget_text()
+        assert service.devices.latest(3600.0) is None
+    _store(engine, ident, 4, clock.now(), [pc_device("pc-1", cpu=99.0)], clock)
+    service.processor.drain()
+    assert _value(service.exposition(), "cm_device_cpu_percent{") == "99.0", "stopped: renders"
 
 
 def _cpu(text: str, n: int) -> str:

@@ -30,7 +30,7 @@ async def test_processor_builds_current_state_and_metrics(harness: Harness) -> N
         row = conn.execute(select(device_state)).one()
     assert row.device_id == "pc-quay-1"
     assert row.measured_at == begin + timedelta(seconds=15)
-    metrics = (await harness.client.get("/metrics")).text
+    metrics = (await harness.scrape()).text
     line = next(line for line in metrics.splitlines() if line.startswith("cm_device_cpu_percent{"))
     assert 'device_id="pc-quay-1"' in line
     assert 'province="37"' in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -51,6 +52,12 @@ class Collector:
         return await self.client.post(
             "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {agent.token}"}
         )
+
+    async def scrape(self, path: str = "/metrics") -> httpx.Response:
+        """``path`` once the state processed so far is in the device text: the background
+        refresh's work, done here rather than waited for."""
+        await asyncio.to_thread(self.service.devices.refresh)
+        return await self.client.get(path)
 
     def journal_seqs(self, agent: Enrolled) -> list[int]:
         with self.service.engine.connect() as conn:
