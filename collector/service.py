@@ -56,6 +56,7 @@ class CollectorService:
     sink: InfluxSink | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _refreshing: bool = False  # the background refresh writes the device text (running())
+    _scraped: bool = False  # a process nobody scrapes (``process``) need not refresh
 
     def exposition(self, devices: bool = True) -> bytes:
         """The whole /metrics text: the collector's own metrics, agents, then every device.
@@ -66,6 +67,7 @@ class CollectorService:
         own = generate_latest(self.registry)
         if not devices:
             return own
+        self._scraped = True
         text = self.devices.latest(DEVICE_TEXT_MAX_AGE_SECONDS) if self._refreshing else None
         if text is None:
             text = render_without_store(self.devices.render, "devices")
@@ -138,12 +140,15 @@ class CollectorService:
 
     async def _refresh_devices(self, stop: asyncio.Event) -> None:
         """Render the devices changed since and write their text, every
-        ``DEVICE_REFRESH_SECONDS``, until ``stop``; after a failure (the store is down) scrapes
-        render for themselves, and leave the devices out while the store is down."""
+        ``DEVICE_REFRESH_SECONDS`` from the first scrape of the devices on, until ``stop``;
+        after a failure (the store is down) scrapes render for themselves, and leave the
+        devices out while the store is down."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), DEVICE_REFRESH_SECONDS)
                 return
+            if not self._scraped:
+                continue
             try:
                 await asyncio.to_thread(self.devices.refresh)
             except Exception as exc:  # noqa: BLE001 - the store is down: the scrape says so

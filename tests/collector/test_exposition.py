@@ -253,6 +253,9 @@ async def test_the_running_service_renders_changes_between_scrapes(
         rendered = service.devices.rendered_devices
         _store(engine, ident, 2, clock.now(), [pc_device("pc-1", cpu=66.0)], clock)
         await asyncio.to_thread(service.processor.drain)
+        await asyncio.sleep(0.2)  # twenty refresh periods
+        assert service.devices.rendered_devices == rendered, "nobody scraped: no refresh"
+        service.exposition()  # served from the warm-up's text; the refreshes start
         for _ in range(500):  # bounded: 5 s at most
             if service.devices.rendered_devices > rendered:
                 break
