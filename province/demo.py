@@ -2,7 +2,7 @@
 
 It creates an embedded SQLite data folder, migrates it, loads the province's communes, writes the
 fleet's asset register and working calendar next to it, back-fills history through the real HTTP
-ingest, then serves the collector (uvicorn, in this process) while the live fleet reports to it
+ingest, then serves the collector (uvicorn, in a child process) while the live fleet reports to it
 through real agent spools and senders, with the faults of a scenario. Every part reads one
 :class:`sim.SimClock`: the live run starts at ``--start`` (by default the most recent Friday at
 15:30, Vietnam time, where the history ends) and runs ``--speed`` times as fast as real time
@@ -14,9 +14,11 @@ History goes through the deployment's separate layout, ``serve --no-processor --
 beside ``process`` (children on a free loopback port), so that ingest and journal processing use
 both cores while this process generates the reports; those children read the real clock, so the
 history is sent with real ``sent_at`` times (measured in the past, sent now) and the simulated
-clock waits at the start until the history is processed. The live collector runs in this process
-rather than as a ``serve`` child because a separate process would read the real clock: with a
-compressed clock its skew correction would move every report back to real time.
+clock waits at the start until the history is processed. The live collector is not a ``serve``
+child, which would read the real clock (with a compressed clock its skew correction would move
+every report back to real time), but :mod:`province.demo_collector`, which reads this process's
+simulated clock from a shared file: in a process of its own, it does not wait for the fleet's
+report generation to answer a scrape.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent.vntime import to_local
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from province.demo_mail import MailSink
     from sim import BackfillResult, Driver, Fleet, SimClock
     from sim.scenario import ResolvedScenario
+    from sim.shared_clock import ClockFile
     from sim.timeline import Pace
     from web.accounts import User
 
@@ -56,6 +59,7 @@ DEFAULT_PROVINCE = "37"  # Ninh Bình: 129 communes, the province the tests use 
 DEFAULT_DATA_DIR = Path("./commune-monitor-demo")
 MARKER = "demo.json"  # Marks a folder this command created, so that a rerun may wipe it.
 CALENDAR_FILE = "calendar.yaml"  # The bundled calendar plus the scenario's Saturday communes.
+CLOCK_FILE = "clock.bin"  # The simulated clock, shared with the collector's process.
 # A minute a second while something happens (a Friday afternoon takes about two minutes), ten
 # minutes a second at night and at weekends: Saturday morning comes about five minutes after the
 # live start, and the whole default scenario has played in about eleven.
@@ -127,7 +131,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 @contextlib.contextmanager
-def _logging_to(path: Path) -> Iterator[None]:
+def logging_to(path: Path) -> Iterator[None]:
     """Send log records to a file: the console keeps the demo's own lines readable."""
     root = logging.getLogger()
     saved = list(root.handlers)
@@ -184,9 +188,12 @@ class _Prepared:
     resolved: ResolvedScenario
     calendar: WorkingCalendar
     clock: SimClock
+    clock_file: ClockFile
     driver: Driver
     logins: list[tuple[User, str]]
     mail: MailSink
+    # The settings as load_settings() overrides: the collector process builds its own from them.
+    overrides: dict[str, Any]
 
 
 def _prepare(
@@ -202,6 +209,7 @@ def _prepare(
     from inventory.store import import_register
     from province import migrate
     from sim import Driver, SimClock, generate_fleet, load_scenario
+    from sim.shared_clock import ClockFile
     from sim.timeline import calendar_text, default_start
     from web.accounts import create_demo_users
 
@@ -218,7 +226,7 @@ def _prepare(
     calendar = load_calendar(calendar_file)
     resolved = scenario.resolve(fleet, start, calendar)
     host, port = urlsplit(url).hostname, urlsplit(url).port
-    settings = load_settings(
+    overrides: dict[str, Any] = dict(
         data_dir=options.data_dir,
         host=host,
         port=port,
@@ -235,9 +243,12 @@ def _prepare(
         # Ticket e-mail to the local sink, shown on the console's "Hộp thư" page (issue 22).
         **mail.settings(),
     )
+    settings = load_settings(**overrides)
     # Held at the start while the history is written and processed (by processes reading the
-    # real clock); compressed from the start of the live run.
-    clock = SimClock(start, 1.0, held=True)
+    # real clock); compressed from the start of the live run. The live collector's process
+    # reads it from the shared file.
+    clock_file = ClockFile(options.data_dir / CLOCK_FILE, create=True)
+    clock = SimClock(start, 1.0, held=True, on_change=clock_file.publish)
     engine = make_engine(settings)
     migrate.upgrade(engine)
     units = communes.read_units(BUNDLED_UNITS, options.province)
@@ -263,7 +274,19 @@ def _prepare(
         start=start,
         calendar=calendar,
     )
-    return _Prepared(settings, engine, fleet, resolved, calendar, clock, driver, logins, mail)
+    return _Prepared(
+        settings,
+        engine,
+        fleet,
+        resolved,
+        calendar,
+        clock,
+        clock_file,
+        driver,
+        logins,
+        mail,
+        overrides,
+    )
 
 
 async def _serve_and_run(
@@ -291,6 +314,7 @@ async def _serve_and_run(
         console.print("Đang dừng / stopping…")
         await driver.aclose()
         engine.dispose()
+        prepared.clock_file.close()
         mail.stop()
 
 
@@ -302,38 +326,22 @@ async def _live(
     sock: socket.socket,
     admin_token: str,
 ) -> None:
-    """Serve the collector on the simulated clock while the fleet reports, until ``stop``."""
-    import uvicorn
-
-    from collector.http_protocol import HeadDeadlineProtocol
-    from province.app import create_app
-    from province.demo_mail import mount_mailbox
-    from province.service import build_service
+    """Serve the collector (a child process on the simulated clock) while the fleet reports,
+    until ``stop``."""
+    from province.demo_collector import CollectorChild, CollectorRequest
     from sim.timeline import Pace, Pacer, StatusLine
 
-    class _Server(uvicorn.Server):
-        # This command handles SIGINT/SIGTERM itself (stop event); uvicorn's own capture would
-        # re-raise the signal after shutdown and turn a clean stop into a KeyboardInterrupt.
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
     settings, clock, driver = prepared.settings, prepared.clock, prepared.driver
-    service = build_service(settings, clock=clock, engine=prepared.engine)
-    HeadDeadlineProtocol.configure(
-        settings.http_head_timeout_seconds, service.metrics.head_timeouts.inc
+    request = CollectorRequest(
+        settings=prepared.overrides,
+        clock_file=str(prepared.clock_file.path),
+        socket_fd=sock.fileno(),
+        maildir=str(prepared.mail.maildir),
+        mail_port=prepared.mail.port,
+        log_file=str(options.data_dir / "demo.log"),
     )
-    app = create_app(service)
-    mount_mailbox(app, service, prepared.mail)
-    server = _Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", http=HeadDeadlineProtocol)
-    )
-    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="collector")
+    collector = await asyncio.to_thread(CollectorChild.start, request, sock)
     try:
-        while not server.started:
-            if server_task.done():
-                raise DemoError("the collector stopped while starting; see the log above")
-            await asyncio.sleep(0.05)
         resolved = prepared.resolved
         # Declared by an operator before the work, as a maintenance window on the store.
         resolved.declare_windows(prepared.engine, clock.now(), author="demo")
@@ -342,17 +350,13 @@ async def _live(
         pace = Pace(prepared.calendar, codes, resolved.faults, options.speed, options.quiet_speed)
         clock.set_speed(pace.speed_at(clock.now()))
         _announce(console, str(settings.public_url), admin_token, prepared, pace)
-        alerting = service.alerting
         await driver.run(
             stop,
             on_step=StatusLine(console.print, driver, resolved.faults),
-            after_step=Pacer(
-                pace, clock, driver.interval, alerting.engine.sweep if alerting else None
-            ),
+            after_step=Pacer(pace, clock, driver.interval, collector.sweep),
         )
     finally:
-        server.should_exit = True
-        await server_task
+        await asyncio.to_thread(collector.stop)
 
 
 async def _backfill(
@@ -455,7 +459,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         await _serve_and_run(options, console, stop, sock)
 
     try:
-        with _logging_to(log_file):
+        with logging_to(log_file):
             asyncio.run(main())
     finally:
         sock.close()

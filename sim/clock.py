@@ -12,9 +12,35 @@ barrier moves on.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent.clock import Clock, SystemClock
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """What a :class:`SimClock` is at a re-base: enough for another process to read its time.
+
+    ``real_origin`` is a reading of the real monotonic clock, which on Linux is one clock for the
+    whole machine, so a process given this state reads the same simulated time (see
+    :mod:`sim.shared_clock`).
+    """
+
+    start: datetime
+    elapsed: float  # simulated seconds at the re-base
+    real_origin: float  # the real monotonic clock at the re-base
+    speed: float
+    barrier: float  # simulated seconds the clock may not pass; NaN: no barrier
+
+    def simulated(self, real: float) -> float:
+        """Simulated seconds since the start when the real monotonic clock reads ``real``."""
+        elapsed = self.elapsed + (real - self.real_origin) * self.speed
+        if not math.isnan(self.barrier) and elapsed >= self.barrier:
+            return max(self.elapsed, self.barrier)
+        return elapsed
 
 
 class SimClock:
@@ -27,9 +53,11 @@ class SimClock:
         real: Clock | None = None,
         *,
         held: bool = False,
+        on_change: Callable[[ClockState], None] | None = None,
     ) -> None:
         """``held``: stopped at ``start`` until the first :meth:`hold` lets it run (the demo
-        holds it there while the history is written)."""
+        holds it there while the history is written). ``on_change`` is told every new pace or
+        barrier (the demo publishes them to its collector process)."""
         if speed <= 0:
             raise ValueError(f"speed must be greater than 0, not {speed!r}")
         self._real = real or SystemClock()
@@ -39,11 +67,22 @@ class SimClock:
         self._elapsed = 0.0  # simulated seconds at the last re-base
         # Simulated seconds the clock may not pass (None: no barrier).
         self._barrier: float | None = 0.0 if held else None
+        self._on_change = on_change
+        self._changed()
 
     def _rebase(self) -> None:
         """Fold the time run so far into ``_elapsed`` (before a change of pace or barrier)."""
         self._elapsed = self.monotonic()
         self._origin = self._real.monotonic()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self.state())
+
+    def state(self) -> ClockState:
+        """The pace and barrier from the last re-base on."""
+        barrier = math.nan if self._barrier is None else self._barrier
+        return ClockState(self._start, self._elapsed, self._origin, self._speed, barrier)
 
     def set_speed(self, speed: float) -> None:
         """Run ``speed`` times as fast as the real clock from now on; time so far is kept.
@@ -55,11 +94,13 @@ class SimClock:
             raise ValueError(f"speed must be greater than 0, not {speed!r}")
         self._rebase()
         self._speed = speed
+        self._changed()
 
     def hold(self, until: datetime | None) -> None:
         """Let the clock run up to ``until`` and no further (None: no barrier)."""
         self._rebase()  # time spent stopped at the old barrier is not made up afterwards
         self._barrier = None if until is None else (until - self._start).total_seconds()
+        self._changed()
 
     @property
     def barrier(self) -> datetime | None:
