@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
@@ -106,6 +107,45 @@ class StateCollector(Collector):
         yield up
         yield seen
         yield skew
+
+
+class PreparedText:
+    """A collector's families as exposition text, formatted ahead of the scrapes.
+
+    The agents' families (three lines per agent: 4,146 for a province's 1,382 agents) were
+    most of the time a scrape spent in the collector's own registry; the background refresh
+    formats them every few seconds (:meth:`refresh`) and a scrape takes that text while it is
+    fresh (:meth:`latest`), as it does the devices' lines.
+    """
+
+    def __init__(self, collector: Collector) -> None:
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(collector)
+        self._lock = threading.Lock()
+        self._text: bytes | None = None
+        self._written_at: float | None = None
+
+    def render(self) -> bytes:
+        """The families' text, now."""
+        return generate_latest(self._registry)
+
+    def refresh(self) -> None:
+        """Format the families and keep the text for :meth:`latest`."""
+        text = self.render()
+        with self._lock:
+            self._text, self._written_at = text, time.monotonic()
+
+    def latest(self, max_age_seconds: float) -> bytes | None:
+        """The text of the last :meth:`refresh` if it is at most ``max_age_seconds`` old."""
+        with self._lock:
+            if self._written_at is None or time.monotonic() - self._written_at > max_age_seconds:
+                return None
+            return self._text
+
+    def forget_text(self) -> None:
+        """Serve no earlier text from :meth:`latest` (a refresh failed)."""
+        with self._lock:
+            self._written_at = None
 
 
 def _versions(rows: Sequence[Any]) -> dict[DeviceKey, _Version]:

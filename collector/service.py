@@ -20,7 +20,12 @@ from sqlalchemy import Engine
 from agent.clock import Clock, SystemClock
 from collector.catalogue import MetricInfo, load_catalogue
 from collector.db import WriteGate, make_engine
-from collector.exposition import DeviceExposition, ExpositionProbe, StateCollector
+from collector.exposition import (
+    DeviceExposition,
+    ExpositionProbe,
+    PreparedText,
+    StateCollector,
+)
 from collector.influx_sink import InfluxSink, build_sink
 from collector.ingest import JournalWriter
 from collector.metrics import IngestMetrics
@@ -52,6 +57,7 @@ class CollectorService:
     processor: Processor
     catalogue: dict[str, MetricInfo]
     devices: DeviceExposition
+    agents: PreparedText
     validation: ValidationPool
     sink: InfluxSink | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -64,7 +70,8 @@ class CollectorService:
         ``devices=False`` leaves out the ``cm_device_*`` families, for a scraper that has them
         from the time-series sink already (dashboards/victoriametrics/scrape.yml).
         """
-        own = generate_latest(self.registry)
+        agents = self.agents.latest(DEVICE_TEXT_MAX_AGE_SECONDS) if self._refreshing else None
+        own = generate_latest(self.registry) + (self.agents.render() if agents is None else agents)
         if not devices:
             return own
         self._scraped = True
@@ -131,15 +138,30 @@ class CollectorService:
                 await asyncio.to_thread(self.sink.stop)
             await asyncio.to_thread(self.validation.close)
 
+    def refresh_exposition(self) -> None:
+        """The background refresh's work: the agents' text, then the devices changed since.
+
+        A store that is down leaves the agents out (WithoutStore) and drops the devices' text:
+        scrapes then render for themselves, and leave the devices out while it is down.
+        """
+        try:
+            self.agents.refresh()
+            self.devices.refresh()
+        except Exception as exc:  # noqa: BLE001 - the store is down: the scrape says so
+            self.agents.forget_text()
+            self.devices.forget_text()
+            log.debug("device exposition refresh failed: %s", exc)
+
     async def _warm_up_devices(self) -> None:
         try:
+            await asyncio.to_thread(self.agents.refresh)
             await asyncio.to_thread(render_without_store, self.devices.render, "devices")
         except Exception:
             # Only the first scrape is slower for it; the service must start all the same.
             log.exception("device exposition warm-up failed")
 
     async def _refresh_devices(self, stop: asyncio.Event) -> None:
-        """Render the devices changed since and write their text, every
+        """Format the agents' families and render the devices changed since, every
         ``DEVICE_REFRESH_SECONDS`` from the first scrape of the devices on, until ``stop``;
         after a failure (the store is down) scrapes render for themselves, and leave the
         devices out while the store is down."""
@@ -149,11 +171,7 @@ class CollectorService:
                 return
             if not self._scraped:
                 continue
-            try:
-                await asyncio.to_thread(self.devices.refresh)
-            except Exception as exc:  # noqa: BLE001 - the store is down: the scrape says so
-                self.devices.forget_text()
-                log.debug("device exposition refresh failed: %s", exc)
+            await asyncio.to_thread(self.refresh_exposition)
 
     def timers(self) -> list[AbstractAsyncContextManager[object]]:
         """Scheduled work of the features, run only where the journal is processed (one place
@@ -184,7 +202,8 @@ def build_collector(
     catalogue = load_catalogue()
     # The parts read from the store are left out of a scrape while it is down (store_errors.py).
     registry.register(StoreProbe(engine))
-    registry.register(
+    # Not in the registry: formatted ahead of the scrapes while the service runs.
+    agents = PreparedText(
         WithoutStore(StateCollector(engine, clock, catalogue, settings.heartbeat_seconds), "agents")
     )
     devices = DeviceExposition(
@@ -222,6 +241,7 @@ def build_collector(
         ),
         catalogue=catalogue,
         devices=devices,
+        agents=agents,
         validation=ValidationPool(settings),
         sink=sink,
     )

@@ -293,7 +293,8 @@ class Driver:
             assert runtime.spool is not None, "open_spools() first"
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 # A province's step is seconds of synchronous work (a report and a spool commit
-                # per agent); the demo's collector answers on this event loop meanwhile.
+                # per agent); whatever else runs on this event loop (a collector served in
+                # process, as in tests) answers meanwhile.
                 await asyncio.sleep(0)
             devices = self.behaviour.agent_report(runtime.agent, at, self.interval, view)
             if devices is None:

@@ -46,9 +46,9 @@ class Harness:
         )
 
     async def scrape(self, path: str = "/metrics") -> httpx.Response:
-        """``path`` once the state processed so far is in the device text: the background
-        refresh's work, done here rather than waited for."""
-        await asyncio.to_thread(self.service.devices.refresh)
+        """``path`` once the state processed so far is in the agents' and devices' text: the
+        background refresh's work, done here rather than waited for."""
+        await asyncio.to_thread(self.service.refresh_exposition)
         return await self.client.get(path)
 
     def state(self) -> tuple[int, int]:

@@ -303,3 +303,29 @@ def _cpu(text: str, n: int) -> str:
         text.encode(),
         f'cm_device_cpu_percent{{province="37",commune_code="13285",device_id="pc-{n}"',
     )
+
+
+def _agent_up(text: bytes) -> str:
+    (line,) = (line for line in text.decode().splitlines() if line.startswith("cm_agent_up{"))
+    return line.rsplit(" ", 1)[1]
+
+
+async def test_while_the_service_runs_the_agents_lines_come_from_the_refreshed_text(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector_service, "DEVICE_REFRESH_SECONDS", 3600.0)
+    monkeypatch.setattr(collector_service, "DEVICE_TEXT_MAX_AGE_SECONDS", 3600.0)
+    service, clock, _ident = _filled(engine, settings)
+    async with service.running():
+        assert _agent_up(service.exposition()) == "1.0"
+        clock.advance(3600)  # an hour without a report: the agent is down ...
+        assert _agent_up(service.exposition()) == "1.0", "... once the refresh has formatted it"
+        assert _agent_up(service.exposition(devices=False)) == "1.0"
+        await asyncio.to_thread(service.refresh_exposition)
+        assert _agent_up(service.exposition()) == "0.0"
+        # A text older than the limit is not served: the scrape formats the agents itself.
+        clock.advance(-3600)
+        monkeypatch.setattr(collector_service, "DEVICE_TEXT_MAX_AGE_SECONDS", 0.0)
+        assert _agent_up(service.exposition()) == "1.0"
+    clock.advance(3600)
+    assert _agent_up(service.exposition()) == "0.0", "stopped: formatted at each scrape"

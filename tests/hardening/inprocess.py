@@ -54,9 +54,9 @@ class Collector:
         )
 
     async def scrape(self, path: str = "/metrics") -> httpx.Response:
-        """``path`` once the state processed so far is in the device text: the background
-        refresh's work, done here rather than waited for."""
-        await asyncio.to_thread(self.service.devices.refresh)
+        """``path`` once the state processed so far is in the agents' and devices' text: the
+        background refresh's work, done here rather than waited for."""
+        await asyncio.to_thread(self.service.refresh_exposition)
         return await self.client.get(path)
 
     def journal_seqs(self, agent: Enrolled) -> list[int]:
@@ -73,7 +73,7 @@ class Collector:
 
     async def metric(self, name: str, **labels: str) -> float | None:
         """One sample of /metrics, as a scraper reads it (None when absent)."""
-        response = await self.client.get("/metrics")
+        response = await self.scrape("/metrics")
         assert response.status_code == 200
         for family in text_string_to_metric_families(response.text):
             for sample in family.samples:
