@@ -104,6 +104,9 @@ class CollectorChild:
         line = self._process.stdout.readline().strip()
         if line != answer:
             code = self._process.poll()
+            if not line:  # its output ended: it is exiting
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = self._process.wait(10)
             raise CollectorStopped(
                 f"the collector process answered {line!r} instead of {answer!r}"
                 + (f" and exited with {code}" if code is not None else "")

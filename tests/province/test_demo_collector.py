@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 
 from collector.communes import BUNDLED_UNITS
 from collector.schema import journal
 from province.demo import _listen
-from province.demo_collector import CollectorChild, CollectorRequest
+from province.demo_collector import CollectorChild, CollectorRequest, CollectorStopped
 from sim import Driver, SimClock, generate_fleet
 from sim.history import processed
 from sim.shared_clock import ClockFile
@@ -88,3 +89,22 @@ async def test_the_collector_process_stamps_reports_and_sweeps_on_simulated_time
         ("site_outage", fleet.communes[0].code)
     ]
     assert datetime.fromisoformat(tickets[0]["opened_at"]) == START + timedelta(minutes=10)
+
+
+def test_a_collector_process_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    file = ClockFile(tmp_path / "clock.bin", create=True)
+    SimClock(START, 1.0, held=True, on_change=file.publish)
+    sock = _listen("127.0.0.1", 0)
+    request = CollectorRequest(
+        settings={"data_dir": str(tmp_path), "no_such_setting": 1},
+        clock_file=str(file.path),
+        socket_fd=sock.fileno(),
+        maildir=str(tmp_path / "mailbox"),
+        mail_port=1,
+        log_file=str(tmp_path / "collector.log"),
+    )
+    try:
+        with pytest.raises(CollectorStopped, match=r"answered '' instead of 'ready' and exited"):
+            CollectorChild.start(request, sock)
+    finally:
+        sock.close()
