@@ -121,9 +121,8 @@ class PreparedText:
     def __init__(self, collector: Collector) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(collector)
-        self._lock = threading.Lock()
-        self._text: bytes | None = None
-        self._written_at: float | None = None
+        # (time.monotonic() when written, text), replaced whole: read without a lock.
+        self._published: tuple[float, bytes] | None = None
 
     def render(self) -> bytes:
         """The families' text, now."""
@@ -132,20 +131,21 @@ class PreparedText:
     def refresh(self) -> None:
         """Format the families and keep the text for :meth:`latest`."""
         text = self.render()
-        with self._lock:
-            self._text, self._written_at = text, time.monotonic()
+        self._published = (time.monotonic(), text)
 
     def latest(self, max_age_seconds: float) -> bytes | None:
         """The text of the last :meth:`refresh` if it is at most ``max_age_seconds`` old."""
-        with self._lock:
-            if self._written_at is None or time.monotonic() - self._written_at > max_age_seconds:
-                return None
-            return self._text
+        return _fresh(self._published, max_age_seconds)
 
     def forget_text(self) -> None:
         """Serve no earlier text from :meth:`latest` (a refresh failed)."""
-        with self._lock:
-            self._written_at = None
+        self._published = None
+
+
+def _fresh(published: tuple[float, bytes] | None, max_age_seconds: float) -> bytes | None:
+    if published is None or time.monotonic() - published[0] > max_age_seconds:
+        return None
+    return published[1]
 
 
 def _versions(rows: Sequence[Any]) -> dict[DeviceKey, _Version]:
@@ -239,7 +239,9 @@ class DeviceExposition:
         # The last text, with the generation and the silent devices it was written for: served
         # again while nothing changes.
         self._text: tuple[int, set[DeviceKey], bytes] | None = None
-        self._written_at: float | None = None  # time.monotonic() when it was last current
+        # (time.monotonic() when it was last current, the text), replaced whole under the lock
+        # and read without it: a scrape never waits for a refresh's chunk.
+        self._published: tuple[float, bytes] | None = None
 
     def _province_of(self, commune_code: str) -> str:
         if commune_code not in self._provinces:
@@ -272,17 +274,12 @@ class DeviceExposition:
     def latest(self, max_age_seconds: float) -> bytes | None:
         """The text last written (by a scrape or :meth:`refresh`) if it is at most
         ``max_age_seconds`` old, else None."""
-        with self._lock:
-            if self._text is None or self._written_at is None:
-                return None
-            if time.monotonic() - self._written_at > max_age_seconds:
-                return None
-            return self._text[2]
+        return _fresh(self._published, max_age_seconds)
 
     def forget_text(self) -> None:
         """Serve no earlier text from :meth:`latest` (the store went away: a scrape must say so)."""
         with self._lock:
-            self._written_at = None
+            self._published = None
 
     def _snapshot(self, heads: list[tuple[DeviceKey, datetime | None]]) -> _Snapshot | bytes:
         """What the text is written from, taken under the lock; the last text itself when
@@ -300,7 +297,7 @@ class DeviceExposition:
         )
         kept = self._text
         if kept is not None and kept[0] == generation and kept[1] == silent:
-            self._written_at = time.monotonic()
+            self._published = (time.monotonic(), kept[2])
             return kept[2]
         last_report = [self._devices[key].last_report for key, _seen in heads]
         families = {
@@ -339,7 +336,7 @@ class DeviceExposition:
             # A scrape and a refresh may write at once: the text of the older state is not kept.
             if self._text is None or snapshot.generation >= self._text[0]:
                 self._text = (snapshot.generation, snapshot.silent, text)
-                self._written_at = time.monotonic()
+                self._published = (time.monotonic(), text)
         return text
 
     def _keep(self, key: DeviceKey, text: _DeviceText | None) -> None:
