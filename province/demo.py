@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import secrets
 import shutil
 import signal
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent.vntime import to_local
+from province.demo_logging import logging_to
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,30 +128,6 @@ def _listen(host: str, port: int) -> socket.socket:
         raise DemoError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
-
-
-@contextlib.contextmanager
-def logging_to(path: Path) -> Iterator[None]:
-    """Send log records to a file: the console keeps the demo's own lines readable."""
-    root = logging.getLogger()
-    saved = list(root.handlers)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for old in saved:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    # One line per agent POST would be most of the file and a measurable share of the CPU.
-    httpx_logger = logging.getLogger("httpx")
-    httpx_level = httpx_logger.level
-    httpx_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        httpx_logger.setLevel(httpx_level)
-        root.removeHandler(handler)
-        handler.close()
-        for old in saved:
-            root.addHandler(old)
 
 
 def _local(at: datetime) -> str:
@@ -328,7 +304,7 @@ async def _live(
 ) -> None:
     """Serve the collector (a child process on the simulated clock) while the fleet reports,
     until ``stop``."""
-    from province.demo_collector import CollectorChild, CollectorRequest
+    from province.demo_collector import CollectorChild, CollectorRequest, CollectorStopped
     from sim.timeline import Pace, Pacer, StatusLine
 
     settings, clock, driver = prepared.settings, prepared.clock, prepared.driver
@@ -340,7 +316,10 @@ async def _live(
         mail_port=prepared.mail.port,
         log_file=str(options.data_dir / "demo.log"),
     )
-    collector = await asyncio.to_thread(CollectorChild.start, request, sock)
+    try:
+        collector = await asyncio.to_thread(CollectorChild.start, request, sock)
+    except CollectorStopped as exc:
+        raise DemoError(str(exc)) from None
     try:
         resolved = prepared.resolved
         # Declared by an operator before the work, as a maintenance window on the store.
@@ -355,6 +334,8 @@ async def _live(
             on_step=StatusLine(console.print, driver, resolved.faults),
             after_step=Pacer(pace, clock, driver.interval, collector.sweep),
         )
+    except CollectorStopped as exc:
+        raise DemoError(str(exc)) from None
     finally:
         await asyncio.to_thread(collector.stop)
 

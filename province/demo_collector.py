@@ -38,15 +38,13 @@ from typing import IO, Any
 
 import uvicorn
 
-from province.demo import DemoError
-
 READY = "ready"
 SWEEP = "sweep"
 SWEPT = "swept"
 STOP_SECONDS = 30.0
 
 
-class CollectorStopped(DemoError):
+class CollectorStopped(RuntimeError):
     """The collector process stopped, or answered something unexpected."""
 
 
@@ -212,7 +210,7 @@ async def _serve(request: CollectorRequest, answers: IO[str]) -> None:
 
 def main() -> int:
     """The child's entry point (``python -m province.demo_collector``; not for people)."""
-    from province.demo import logging_to
+    from province.demo_logging import logging_to
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Answers go on the original standard output; anything printed goes to standard error.
