@@ -6,6 +6,7 @@ These run on the real clock, with a central config of 1 s intervals so a few sec
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,5 +251,7 @@ def _spooled(path: Path) -> int:
     spool = Spool(path, readonly=True)
     try:
         return spool.stats().depth
+    except sqlite3.OperationalError:
+        return 0  # the agent made the file and has not created its tables yet
     finally:
         spool.close()
