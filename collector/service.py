@@ -40,9 +40,9 @@ WARM_UP_WAIT_SECONDS = 10.0  # 5,000 devices render in 0.4 s on SQLite
 # scrapes. While the service runs a scrape serves that text when it is at most
 # DEVICE_TEXT_MAX_AGE_SECONDS old (Prometheus scrapes every 15 s or more; agents report once a
 # minute), so a scrape costs no store read and no formatting of device lines. The limit only
-# catches a refresh that stopped: a pass is 2 s of waiting plus its own work, and when a whole
-# province changed (the demo at sixty times real time) that work took up to 3 s on 2 busy
-# cores; with a 5 s limit those scrapes rendered for themselves and took 0.65-0.7 s.
+# catches a refresh that stopped: a pass is 2 s of waiting plus its own work, which for a whole
+# province that changed (the demo at sixty times real time) is 0.7 s on an idle slow machine
+# and more on busy cores, so a limit of a few seconds left no margin.
 DEVICE_REFRESH_SECONDS = 2.0
 DEVICE_TEXT_MAX_AGE_SECONDS = 30.0
 
